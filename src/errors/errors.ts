@@ -1,0 +1,90 @@
+/**
+ * The error taxonomy. Control flow keys off the class (or `code`), never the message.
+ *
+ * Every error carries:
+ * - `message`: one line the job owner or operator can act on (Slurm shows it to them);
+ * - `detail`: internal detail for the log only;
+ * - `kind`: whose fault it is: `user` (bad request), `transient` (retrying may help),
+ *   `fatal` (needs an operator).
+ */
+export type ErrorKind = 'user' | 'transient' | 'fatal';
+
+export abstract class DacError extends Error {
+  /** A stable machine-readable code, e.g. `E_CAPACITY`. */
+  abstract readonly code: string;
+  abstract readonly kind: ErrorKind;
+  readonly detail: string | undefined;
+
+  constructor(message: string, options?: { detail?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.detail = options?.detail;
+  }
+}
+
+/** The store (etcd) could not be reached or did not answer in time. */
+export class StoreUnavailableError extends DacError {
+  readonly code = 'E_STORE_UNAVAILABLE';
+  readonly kind = 'transient';
+}
+
+/** A record in the store does not match the schema this version understands. */
+export class RecordError extends DacError {
+  readonly code = 'E_RECORD';
+  readonly kind = 'fatal';
+  constructor(
+    readonly key: string,
+    problem: string,
+    options?: { detail?: string; cause?: unknown },
+  ) {
+    super(`etcd record ${key} is invalid: ${problem}`, options);
+  }
+}
+
+/** A lease expired or was revoked: the keys it protected are gone. */
+export class LeaseLostError extends DacError {
+  readonly code = 'E_LEASE_LOST';
+  readonly kind = 'transient';
+}
+
+/** A pool cannot satisfy a request now. */
+export class CapacityError extends DacError {
+  readonly code = 'E_CAPACITY';
+  readonly kind = 'transient';
+}
+
+/** Something named in a request does not exist. */
+export class NotFoundError extends DacError {
+  readonly code = 'E_NOT_FOUND';
+  readonly kind = 'user';
+}
+
+/** A request conflicts with existing state (e.g. a name already in use). */
+export class ConflictError extends DacError {
+  readonly code = 'E_CONFLICT';
+  readonly kind = 'user';
+}
+
+/** A request is malformed or not allowed. */
+export class ValidationError extends DacError {
+  readonly code = 'E_VALIDATION';
+  readonly kind = 'user';
+}
+
+/** Settings (environment variables or config file) are invalid. */
+export class ConfigError extends DacError {
+  readonly code = 'E_CONFIG';
+  readonly kind = 'fatal';
+}
+
+/** Optimistic concurrency kept failing: too many concurrent writers. */
+export class ContentionError extends DacError {
+  readonly code = 'E_CONTENTION';
+  readonly kind = 'transient';
+}
+
+/** An operation did not finish before its deadline. */
+export class DeadlineError extends DacError {
+  readonly code = 'E_DEADLINE';
+  readonly kind = 'transient';
+}

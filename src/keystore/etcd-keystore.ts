@@ -1,0 +1,322 @@
+/**
+ * The Keystore on a real etcd (v3 API), through the `etcd3` package's gRPC client.
+ *
+ * The package's defaults (30 s dial, three retries, circuit breakers) suit a long-lived
+ * service, not a CLI inside a 5 s Slurm budget: every request here has our own deadline
+ * (`EtcdConfig.timeoutMs`, default 3 s) and an unreachable etcd fails with one message that
+ * names the endpoints.
+ */
+import { readFileSync } from 'node:fs';
+import { Etcd3, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
+import { handleWhen, noop, retry, ConstantBackoff, type IPolicy } from 'cockatiel';
+import type { EtcdConfig } from '../config/etcd-config';
+import {
+  ConfigError,
+  DacError,
+  DeadlineError,
+  LeaseLostError,
+  StoreUnavailableError,
+} from '../errors/errors';
+import type {
+  Compare,
+  KeyValue,
+  Keystore,
+  Lease,
+  LeaseId,
+  PutOptions,
+  RangeResult,
+  TxnOp,
+  TxnResult,
+  Watch,
+  WatchListener,
+  WatchOptions,
+} from './keystore';
+
+type Rpc = Etcd3['kv'];
+type TxnRequest = Parameters<Rpc['txn']>[0];
+type RequestOp = NonNullable<TxnRequest['success']>[number];
+type RpcCompare = NonNullable<TxnRequest['compare']>[number];
+
+const TARGETS = {
+  createRevision: 'Create',
+  modRevision: 'Mod',
+  version: 'Version',
+  value: 'Value',
+} as const;
+const FIELDS = {
+  createRevision: 'create_revision',
+  modRevision: 'mod_revision',
+  version: 'version',
+  value: 'value',
+} as const;
+const RESULTS = { '==': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
+
+/** The smallest key greater than every key starting with `prefix` (etcd's range_end). */
+export function prefixEnd(prefix: string): Buffer {
+  const bytes = Buffer.from(prefix);
+  for (let i = bytes.length - 1; i >= 0; i -= 1) {
+    if (bytes[i]! < 0xff) {
+      const end = Buffer.from(bytes.subarray(0, i + 1));
+      end[i] = bytes[i]! + 1;
+      return end;
+    }
+  }
+  return Buffer.from([0]); // all 0xff: to the end of the keyspace
+}
+
+function toKeyValue(kv: IKeyValue): KeyValue {
+  const lease = String(kv.lease ?? '0');
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+    version: Number(kv.version),
+    ...(lease !== '0' ? { lease } : {}),
+  };
+}
+
+function isLeaseNotFound(error: unknown): boolean {
+  return error instanceof Error && /lease not found/i.test(error.message);
+}
+
+function readTlsFile(path: string, variable: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`${variable}: cannot read ${path} (${(error as Error).message})`);
+  }
+}
+
+/** A Keystore backed by etcd. Construct one per process and `close()` it when done. */
+export class EtcdKeystore implements Keystore {
+  private readonly client: Etcd3;
+  private readonly where: string;
+  private closed = false;
+
+  constructor(private readonly config: EtcdConfig) {
+    this.where = config.endpoints.join(',');
+    const credentials = config.tls
+      ? {
+          rootCertificate: readTlsFile(config.tls.caFile, 'ETCDCTL_CA_FILE'),
+          ...(config.tls.certFile
+            ? { certChain: readTlsFile(config.tls.certFile, 'ETCDCTL_CERT_FILE') }
+            : {}),
+          ...(config.tls.keyFile
+            ? { privateKey: readTlsFile(config.tls.keyFile, 'ETCDCTL_KEY_FILE') }
+            : {}),
+        }
+      : undefined;
+    // With several endpoints, a request that fails for a transport reason moves on to the
+    // next endpoint; the overall deadline still bounds the whole call.
+    const global: IPolicy =
+      config.endpoints.length > 1
+        ? retry(handleWhen(isRecoverableError), {
+            maxAttempts: config.endpoints.length - 1,
+            backoff: new ConstantBackoff(0),
+          })
+        : noop;
+    this.client = new Etcd3({
+      hosts: config.endpoints,
+      ...(credentials ? { credentials } : {}),
+      dialTimeout: config.timeoutMs,
+      defaultCallOptions: (context) =>
+        context.isStream ? {} : { deadline: Date.now() + config.timeoutMs },
+      faultHandling: { host: () => noop, global },
+    });
+  }
+
+  /** Run one request under our deadline and translate failures into DacErrors. */
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(`etcd client is closed (${what})`);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DeadlineError(this.unavailableMessage(), { detail: what })),
+        this.config.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([run(), deadline]);
+    } catch (error) {
+      if (error instanceof DacError) {
+        if (error instanceof DeadlineError) {
+          throw new StoreUnavailableError(error.message, { detail: what, cause: error });
+        }
+        throw error;
+      }
+      if (isLeaseNotFound(error)) {
+        throw new LeaseLostError('the etcd lease has expired or was revoked', {
+          detail: `${what}: ${String(error)}`,
+          cause: error,
+        });
+      }
+      throw new StoreUnavailableError(this.unavailableMessage(), {
+        detail: `${what}: ${String(error)}`,
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private unavailableMessage(): string {
+    const seconds = Math.round(this.config.timeoutMs / 100) / 10;
+    return `etcd at ${this.where} did not answer within ${seconds} s`;
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    const response = await this.call(`get ${key}`, () =>
+      this.client.kv.range({ key: Buffer.from(key) }),
+    );
+    const kv = response.kvs[0];
+    return kv ? toKeyValue(kv) : undefined;
+  }
+
+  async range(prefix: string): Promise<RangeResult> {
+    const response = await this.call(`range ${prefix}`, () =>
+      this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }),
+    );
+    return { kvs: response.kvs.map(toKeyValue), revision: Number(response.header.revision) };
+  }
+
+  async put(key: string, value: string, options?: PutOptions): Promise<number> {
+    const response = await this.call(`put ${key}`, () =>
+      this.client.kv.put({
+        key: Buffer.from(key),
+        value: Buffer.from(value),
+        ...(options?.lease !== undefined ? { lease: options.lease } : {}),
+      }),
+    );
+    return Number(response.header.revision);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const response = await this.call(`delete ${key}`, () =>
+      this.client.kv.deleteRange({ key: Buffer.from(key) }),
+    );
+    return Number(response.deleted) > 0;
+  }
+
+  async txn(compares: Compare[], onSuccess: TxnOp[], onFailure: TxnOp[] = []): Promise<TxnResult> {
+    const request: TxnRequest = {
+      compare: compares.map(toRpcCompare),
+      success: onSuccess.map(toRpcOp),
+      failure: onFailure.map(toRpcOp),
+    };
+    const response = await this.call(`txn on ${compares.map((c) => c.key).join(',')}`, () =>
+      this.client.kv.txn(request),
+    );
+    return { succeeded: response.succeeded, revision: Number(response.header.revision) };
+  }
+
+  async watchPrefix(
+    prefix: string,
+    listener: WatchListener,
+    options?: WatchOptions,
+  ): Promise<Watch> {
+    let builder = this.client.watch().prefix(prefix);
+    if (options?.fromRevision !== undefined) {
+      builder = builder.startRevision(String(options.fromRevision));
+    }
+    const watcher: Watcher = await this.call(`watch ${prefix}`, () => builder.create());
+    watcher.on('put', (kv) => listener({ type: 'put', kv: toKeyValue(kv) }));
+    watcher.on('delete', (kv) => listener({ type: 'delete', kv: toKeyValue(kv) }));
+    // Transport errors are retried by the watch manager (it resumes from the last revision).
+    watcher.on('error', () => undefined);
+    let open = true;
+    return {
+      close: async () => {
+        if (!open) return;
+        open = false;
+        await watcher.cancel().catch(() => undefined);
+      },
+    };
+  }
+
+  async grantLease(ttlSeconds: number): Promise<Lease> {
+    const response = await this.call(`grant lease ttl=${ttlSeconds}`, () =>
+      this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 }),
+    );
+    return new EtcdLease(this, String(response.ID), ttlSeconds);
+  }
+
+  /** @internal one keepalive round trip; resolves with the remaining TTL (≤ 0: expired). */
+  async keepAliveOnce(id: LeaseId): Promise<number> {
+    return this.call(`keepalive lease ${id}`, async () => {
+      const stream = await this.client.leaseClient.leaseKeepAlive();
+      try {
+        return await new Promise<number>((resolve, reject) => {
+          stream.on('data', (res: { TTL: string | number }) => resolve(Number(res.TTL)));
+          stream.on('error', reject);
+          stream.write({ ID: id });
+        });
+      } finally {
+        stream.end();
+      }
+    });
+  }
+
+  /** @internal */
+  async revokeLease(id: LeaseId): Promise<void> {
+    try {
+      await this.call(`revoke lease ${id}`, () => this.client.leaseClient.leaseRevoke({ ID: id }));
+    } catch (error) {
+      if (error instanceof LeaseLostError) return; // already gone: revoke is idempotent
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+}
+
+class EtcdLease implements Lease {
+  constructor(
+    private readonly store: EtcdKeystore,
+    readonly id: LeaseId,
+    readonly ttlSeconds: number,
+  ) {}
+
+  async keepAliveOnce(): Promise<void> {
+    const ttl = await this.store.keepAliveOnce(this.id);
+    if (ttl <= 0) throw new LeaseLostError(`etcd lease ${this.id} has expired`);
+  }
+
+  revoke(): Promise<void> {
+    return this.store.revokeLease(this.id);
+  }
+}
+
+function toRpcCompare(compare: Compare): RpcCompare {
+  const value =
+    compare.target === 'value' ? Buffer.from(String(compare.value)) : String(compare.value);
+  return {
+    key: Buffer.from(compare.key),
+    target: TARGETS[compare.target],
+    result: RESULTS[compare.op],
+    [FIELDS[compare.target]]: value,
+  };
+}
+
+function toRpcOp(op: TxnOp): RequestOp {
+  switch (op.type) {
+    case 'put':
+      return {
+        request_put: {
+          key: Buffer.from(op.key),
+          value: Buffer.from(op.value),
+          ...(op.lease !== undefined ? { lease: op.lease } : {}),
+        },
+      };
+    case 'delete':
+      return { request_delete_range: { key: Buffer.from(op.key) } };
+    case 'deletePrefix':
+      return {
+        request_delete_range: { key: Buffer.from(op.prefix), range_end: prefixEnd(op.prefix) },
+      };
+  }
+}

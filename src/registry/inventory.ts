@@ -1,0 +1,139 @@
+/**
+ * The inventory snapshot: pools, hosts, liveness and brick allocations, decoded from one
+ * range read of `<prefix>inventory/`. Pure: the snapshot is built from key/values, so the
+ * pool view and placement can be tested without a store.
+ */
+import { RecordError } from '../errors/errors';
+import type { KeyValue } from '../keystore/keystore';
+import type { KeyLayout } from './keys';
+import {
+  AliveRecord,
+  AllocationRecord,
+  HostRecord,
+  PoolRecord,
+  type AllocationRecord as Allocation,
+  type HostRecord as Host,
+  type PoolRecord as Pool,
+} from './model';
+import { decodeRecord } from './record-codec';
+
+export interface HostState {
+  record: Host;
+  /** Mod revision of the host record, for compare-and-swap. */
+  modRevision: number;
+  /** Create revision of the liveness key, or undefined when the host is not alive. */
+  aliveCreateRevision?: number;
+}
+
+export interface Inventory {
+  /** Store revision of the read. */
+  revision: number;
+  pools: Map<string, Pool>;
+  hosts: Map<string, HostState>;
+  /** Keyed by `host/device`. */
+  allocations: Map<string, Allocation>;
+}
+
+/** Key of the allocations map. */
+export function brickId(host: string, device: string): string {
+  return `${host}/${device}`;
+}
+
+/** Decode an inventory range. Throws RecordError naming the first bad key. */
+export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: number): Inventory {
+  const inventory: Inventory = {
+    revision,
+    pools: new Map(),
+    hosts: new Map(),
+    allocations: new Map(),
+  };
+  const alive = new Map<string, number>();
+  for (const kv of kvs) {
+    const parsed = keys.parseInventoryKey(kv.key);
+    if (parsed === undefined) continue; // keys of a newer layout: not ours to judge
+    switch (parsed.kind) {
+      case 'pool': {
+        const pool = decodeRecord(PoolRecord, kv.key, kv.value);
+        if (pool.name !== parsed.pool) {
+          throw new RecordIdentityError(kv.key, 'name', pool.name);
+        }
+        inventory.pools.set(pool.name, pool);
+        break;
+      }
+      case 'host': {
+        const host = decodeRecord(HostRecord, kv.key, kv.value);
+        if (host.name !== parsed.host) throw new RecordIdentityError(kv.key, 'name', host.name);
+        inventory.hosts.set(host.name, { record: host, modRevision: kv.modRevision });
+        break;
+      }
+      case 'alive':
+        decodeRecord(AliveRecord, kv.key, kv.value);
+        alive.set(parsed.host, kv.createRevision);
+        break;
+      case 'allocation':
+        inventory.allocations.set(
+          brickId(parsed.host, parsed.device),
+          decodeRecord(AllocationRecord, kv.key, kv.value),
+        );
+        break;
+    }
+  }
+  for (const [host, createRevision] of alive) {
+    const state = inventory.hosts.get(host);
+    if (state) state.aliveCreateRevision = createRevision;
+  }
+  return inventory;
+}
+
+/** A record whose own name disagrees with its key (hand-edited or copied). */
+class RecordIdentityError extends RecordError {
+  constructor(key: string, field: string, value: string) {
+    super(key, `${field}: "${value}" does not match the key`);
+  }
+}
+
+/** One pool as Slurm sees it: whole granules. */
+export interface PoolView {
+  name: string;
+  granularityBytes: bigint;
+  /** Every brick of the pool on every registered host. */
+  quantity: number;
+  /** Bricks that are unallocated on live, enabled hosts: what a request can get now. */
+  free: number;
+  /** Bricks allocated to sessions (free + allocated + unavailable = quantity). */
+  allocated: number;
+  /** Unallocated bricks on dead or drained hosts. */
+  unavailable: number;
+}
+
+/** True if new work may be placed on the host. */
+export function isHostUsable(state: HostState): boolean {
+  return state.record.enabled && state.aliveCreateRevision !== undefined;
+}
+
+/** The pool table, sorted by name. */
+export function poolViews(inventory: Inventory): PoolView[] {
+  const views = new Map<string, PoolView>();
+  for (const pool of inventory.pools.values()) {
+    views.set(pool.name, {
+      name: pool.name,
+      granularityBytes: pool.granularityBytes,
+      quantity: 0,
+      free: 0,
+      allocated: 0,
+      unavailable: 0,
+    });
+  }
+  for (const state of inventory.hosts.values()) {
+    const usable = isHostUsable(state);
+    for (const brick of state.record.bricks) {
+      const view = views.get(brick.pool);
+      if (!view) continue; // a brick of an unknown pool is reported by `dacctl hosts`
+      view.quantity += 1;
+      if (inventory.allocations.has(brickId(state.record.name, brick.device))) view.allocated += 1;
+      else if (usable) view.free += 1;
+      else view.unavailable += 1;
+    }
+  }
+  return [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

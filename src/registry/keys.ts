@@ -1,0 +1,61 @@
+/**
+ * The etcd key layout (documented in docs/etcd-layout.md; keep the two in step).
+ *
+ * Everything that placement and the pool view need lives under `<prefix>inventory/`, so one
+ * range read answers `pools` without touching the (many) session records.
+ */
+export type InventoryKey =
+  | { kind: 'pool'; pool: string }
+  | { kind: 'host'; host: string }
+  | { kind: 'alive'; host: string }
+  | { kind: 'allocation'; host: string; device: string };
+
+/** Builds and parses our keys under one prefix (default `/dac/`). */
+export class KeyLayout {
+  constructor(readonly prefix: string) {
+    if (!prefix.endsWith('/')) throw new Error(`key prefix must end with /: ${prefix}`);
+  }
+
+  /** Prefix of pools, hosts, liveness keys and brick allocations. */
+  inventory(): string {
+    return `${this.prefix}inventory/`;
+  }
+  pool(name: string): string {
+    return `${this.inventory()}pools/${name}`;
+  }
+  host(name: string): string {
+    return `${this.inventory()}hosts/${name}`;
+  }
+  alive(host: string): string {
+    return `${this.inventory()}alive/${host}`;
+  }
+  /** Present while the brick is allocated; holds the owning session. */
+  allocation(host: string, device: string): string {
+    return `${this.inventory()}allocations/${host}/${device}`;
+  }
+  sessions(): string {
+    return `${this.prefix}sessions/`;
+  }
+  session(token: string): string {
+    return `${this.sessions()}${token}`;
+  }
+  /** Written once per new session; its revision is the session's integer id. */
+  sessionIdCounter(): string {
+    return `${this.prefix}counters/session-id`;
+  }
+
+  /** Classify a key read from the inventory range; undefined for keys we do not know. */
+  parseInventoryKey(key: string): InventoryKey | undefined {
+    if (!key.startsWith(this.inventory())) return undefined;
+    const parts = key.slice(this.inventory().length).split('/');
+    const [section, first, second] = parts;
+    if (first === undefined || first === '') return undefined;
+    if (parts.length === 2 && section === 'pools') return { kind: 'pool', pool: first };
+    if (parts.length === 2 && section === 'hosts') return { kind: 'host', host: first };
+    if (parts.length === 2 && section === 'alive') return { kind: 'alive', host: first };
+    if (parts.length === 3 && section === 'allocations' && second) {
+      return { kind: 'allocation', host: first, device: second };
+    }
+    return undefined;
+  }
+}

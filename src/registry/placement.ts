@@ -1,0 +1,82 @@
+/**
+ * Brick placement: which free bricks a new volume gets. Pure and deterministic: the same
+ * inventory and seed give the same answer.
+ *
+ * Policy: only live, enabled hosts; spread the volume over as many hosts as possible
+ * (bandwidth) by taking one brick per host in turn. The seed (the session token) rotates the
+ * starting host and brick, so that concurrent requests, which all read the same inventory,
+ * mostly choose different bricks instead of all racing for the same ones.
+ */
+import { CapacityError, NotFoundError } from '../errors/errors';
+import { formatBytes } from '../units/bytes';
+import { brickId, isHostUsable, type Inventory } from './inventory';
+import type { BrickRef } from './model';
+
+/** FNV-1a: a small stable hash, so placement does not depend on the runtime. */
+export function stableHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  if (items.length === 0) return items;
+  const start = by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
+/**
+ * Choose `count` free bricks of `pool`, primary first.
+ * Throws NotFoundError for an unknown pool and CapacityError, with the numbers, when the pool
+ * cannot satisfy the request now.
+ */
+export function chooseBricks(
+  inventory: Inventory,
+  pool: string,
+  count: number,
+  seed: string,
+): BrickRef[] {
+  const poolRecord = inventory.pools.get(pool);
+  if (!poolRecord) {
+    const known = [...inventory.pools.keys()].sort().join(', ') || 'none';
+    throw new NotFoundError(`pool "${pool}" does not exist (pools: ${known})`);
+  }
+  if (count === 0) return [];
+  const hash = stableHash(seed);
+  const candidates: BrickRef[][] = [];
+  const hostNames = [...inventory.hosts.keys()].sort();
+  for (const name of hostNames) {
+    const state = inventory.hosts.get(name)!;
+    if (!isHostUsable(state)) continue;
+    const free = state.record.bricks
+      .filter((b) => b.pool === pool && !inventory.allocations.has(brickId(name, b.device)))
+      .map((b) => b.device)
+      .sort();
+    if (free.length > 0) {
+      candidates.push(rotate(free, hash >>> 8).map((device) => ({ host: name, device })));
+    }
+  }
+  const available = candidates.reduce((sum, bricks) => sum + bricks.length, 0);
+  if (available < count) {
+    const granularity = poolRecord.granularityBytes;
+    throw new CapacityError(
+      `pool "${pool}" has ${available} free brick${available === 1 ? '' : 's'} of ` +
+        `${formatBytes(granularity)}; this request needs ${count} ` +
+        `(${formatBytes(granularity * BigInt(count))})`,
+    );
+  }
+  // Round-robin over hosts, starting at a seed-dependent host.
+  const queues = rotate(candidates, hash);
+  const chosen: BrickRef[] = [];
+  for (let round = 0; chosen.length < count; round += 1) {
+    for (const queue of queues) {
+      const brick = queue[round];
+      if (brick) chosen.push(brick);
+      if (chosen.length === count) break;
+    }
+  }
+  return chosen;
+}

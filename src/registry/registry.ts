@@ -1,0 +1,380 @@
+/**
+ * The registry: pools, hosts, bricks and sessions on top of a Keystore.
+ *
+ * Every state change is one compare-and-swap transaction; there is no global lock. Allocation
+ * compares every chosen brick's allocation key (must be absent), each chosen host's record
+ * (not drained meanwhile) and liveness key (same lease still present), and writes the session
+ * with its allocations in the same transaction. On conflict it re-reads and tries again.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
+import type { Compare, Keystore, KeyValue, LeaseId, TxnOp } from '../keystore/keystore';
+import { ceilDiv, formatBytes } from '../units/bytes';
+import { buildInventory, poolViews, type Inventory, type PoolView } from './inventory';
+import { KeyLayout } from './keys';
+import {
+  AliveRecord,
+  AllocationRecord,
+  HostRecord,
+  PoolRecord,
+  SCHEMA_VERSION,
+  SessionRecord,
+  type AccessMode,
+  type Brick,
+  type StageRequest,
+} from './model';
+import { chooseBricks } from './placement';
+import { decodeRecord, encodeRecord } from './record-codec';
+
+/** What `createSession` needs to know. */
+export interface NewSession {
+  token: string;
+  kind: 'job' | 'persistent';
+  owner: { uid: number; gid: number };
+  pool: string;
+  /** Requested capacity; 0 for a session with no buffer of its own. */
+  requestedBytes: bigint;
+  accessMode?: AccessMode;
+  type?: 'scratch' | 'cache';
+  stageIn?: StageRequest[];
+  stageOut?: StageRequest[];
+  persistentAttachments?: string[];
+}
+
+export interface RegistryOptions {
+  /** Milliseconds since the epoch; injectable for tests. Default `Date.now`. */
+  now?: () => number;
+  /** Attempts of a compare-and-swap loop before giving up with ContentionError. Default 200. */
+  maxAttempts?: number;
+}
+
+/** A session and the revision it was read at. */
+export interface StoredSession {
+  record: SessionRecord;
+  modRevision: number;
+}
+
+export interface HostRegistration {
+  name: string;
+  bricks: Brick[];
+  /** Only used when the host is first registered; an operator's drain survives restarts. */
+  enabled?: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Registry {
+  private readonly now: () => number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly store: Keystore,
+    readonly keys: KeyLayout,
+    options: RegistryOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.maxAttempts = options.maxAttempts ?? 200;
+  }
+
+  /** One range read of pools, hosts, liveness and allocations. */
+  async readInventory(): Promise<Inventory> {
+    const { kvs, revision } = await this.store.range(this.keys.inventory());
+    return buildInventory(this.keys, kvs, revision);
+  }
+
+  /** The pool table (granularity, quantity, free), from one range read. */
+  async pools(): Promise<PoolView[]> {
+    return poolViews(await this.readInventory());
+  }
+
+  /**
+   * Create a pool, or check that the existing one has this granularity. Idempotent.
+   * Throws ConflictError if the pool exists with another granularity.
+   */
+  async ensurePool(name: string, granularityBytes: bigint): Promise<PoolRecord> {
+    const record: PoolRecord = { schemaVersion: SCHEMA_VERSION, name, granularityBytes };
+    const key = this.keys.pool(name);
+    const value = encodeRecord(PoolRecord, record);
+    const result = await this.store.txn(
+      [{ key, target: 'createRevision', op: '==', value: 0 }],
+      [{ type: 'put', key, value }],
+    );
+    if (result.succeeded) return record;
+    const existing = await this.getPool(name);
+    if (existing.granularityBytes !== granularityBytes) {
+      throw new ConflictError(
+        `pool "${name}" exists with granularity ${formatBytes(existing.granularityBytes)}, ` +
+          `not ${formatBytes(granularityBytes)}`,
+      );
+    }
+    return existing;
+  }
+
+  /** Read one pool; NotFoundError if it does not exist. */
+  async getPool(name: string): Promise<PoolRecord> {
+    const key = this.keys.pool(name);
+    const kv = await this.store.get(key);
+    if (!kv) throw new NotFoundError(`pool "${name}" does not exist`);
+    return decodeRecord(PoolRecord, key, kv.value);
+  }
+
+  /**
+   * Register a host and its bricks. Idempotent: the same registration again changes nothing.
+   * Refuses (ConflictError) to remove or re-pool a brick that holds an allocation.
+   * Resolves true if the stored record changed.
+   */
+  async registerHost(registration: HostRegistration): Promise<boolean> {
+    const devices = new Set<string>();
+    for (const brick of registration.bricks) {
+      if (devices.has(brick.device)) {
+        throw new ValidationError(
+          `host ${registration.name}: brick ${brick.device} is listed twice`,
+        );
+      }
+      devices.add(brick.device);
+      const pool = await this.getPool(brick.pool);
+      if (brick.capacityBytes !== pool.granularityBytes) {
+        throw new ValidationError(
+          `host ${registration.name}: brick ${brick.device} has ${formatBytes(brick.capacityBytes)}` +
+            `, but pool "${pool.name}" bricks must be ${formatBytes(pool.granularityBytes)}`,
+        );
+      }
+    }
+    const key = this.keys.host(registration.name);
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const kv = await this.store.get(key);
+      const existing = kv ? decodeRecord(HostRecord, key, kv.value) : undefined;
+      const record: HostRecord = {
+        schemaVersion: SCHEMA_VERSION,
+        name: registration.name,
+        enabled: existing?.enabled ?? registration.enabled ?? true,
+        ...(existing?.drainReason !== undefined ? { drainReason: existing.drainReason } : {}),
+        bricks: registration.bricks,
+        updatedAt: existing?.updatedAt ?? this.seconds(),
+      };
+      if (existing && isDeepStrictEqual(existing, record)) return false;
+      record.updatedAt = this.seconds();
+      const removed = (existing?.bricks ?? []).filter(
+        (old) => !registration.bricks.some((b) => b.device === old.device && b.pool === old.pool),
+      );
+      const compares: Compare[] = [
+        { key, target: 'modRevision', op: '==', value: kv?.modRevision ?? 0 },
+        ...removed.map((b): Compare => ({
+          key: this.keys.allocation(registration.name, b.device),
+          target: 'createRevision',
+          op: '==',
+          value: 0,
+        })),
+      ];
+      const result = await this.store.txn(compares, [
+        { type: 'put', key, value: encodeRecord(HostRecord, record) },
+      ]);
+      if (result.succeeded) return true;
+      for (const brick of removed) {
+        const allocationKey = this.keys.allocation(registration.name, brick.device);
+        const allocation = await this.store.get(allocationKey);
+        if (allocation) {
+          const owner = decodeRecord(AllocationRecord, allocationKey, allocation.value);
+          throw new ConflictError(
+            `cannot remove brick ${brick.device} from host ${registration.name}: ` +
+              `it is allocated to session ${owner.token}`,
+          );
+        }
+      }
+    }
+    throw new ContentionError(`host ${registration.name}: too many concurrent updates`);
+  }
+
+  /** Enable a host, or drain it (no new allocations) with a reason. */
+  async setHostEnabled(name: string, enabled: boolean, reason?: string): Promise<HostRecord> {
+    const key = this.keys.host(name);
+    return this.modify(key, HostRecord, `host ${name}`, (host) => {
+      const { drainReason: _old, ...rest } = host;
+      return {
+        ...rest,
+        enabled,
+        ...(!enabled && reason ? { drainReason: reason } : {}),
+        updatedAt: this.seconds(),
+      };
+    });
+  }
+
+  /** Write the host's liveness key on a lease: the host is live while the lease is. */
+  async markAlive(host: string, lease: LeaseId, pid?: number): Promise<void> {
+    const record: AliveRecord = {
+      schemaVersion: SCHEMA_VERSION,
+      host,
+      since: this.seconds(),
+      ...(pid !== undefined ? { pid } : {}),
+    };
+    await this.store.put(this.keys.alive(host), encodeRecord(AliveRecord, record), { lease });
+  }
+
+  /** Every session, sorted by token. */
+  async sessions(): Promise<SessionRecord[]> {
+    const { kvs } = await this.store.range(this.keys.sessions());
+    return kvs.map((kv) => decodeRecord(SessionRecord, kv.key, kv.value));
+  }
+
+  /** One session, or undefined. */
+  async getSession(token: string): Promise<StoredSession | undefined> {
+    const key = this.keys.session(token);
+    const kv = await this.store.get(key);
+    return kv ? this.decodeSession(kv) : undefined;
+  }
+
+  private decodeSession(kv: KeyValue): StoredSession {
+    return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
+  }
+
+  /**
+   * Allocate bricks for a new session and record it, atomically. Idempotent per token: if the
+   * session exists already it is returned unchanged with `created: false`.
+   * A zero-capacity session takes no bricks and works even when the pool is full.
+   */
+  async createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+    const sessionKey = this.keys.session(request.token);
+    const existing = await this.getSession(request.token);
+    if (existing) return { session: existing.record, created: false };
+    const id = await this.store.put(this.keys.sessionIdCounter(), request.token);
+
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const compares: Compare[] = [
+        { key: sessionKey, target: 'createRevision', op: '==', value: 0 },
+      ];
+      const ops: TxnOp[] = [];
+      let session = this.newSessionRecord(request, id, 0n, []);
+      if (request.requestedBytes > 0n) {
+        const inventory = await this.readInventory();
+        const pool = inventory.pools.get(request.pool);
+        const granularity = pool?.granularityBytes ?? 1n;
+        const count = Number(ceilDiv(request.requestedBytes, granularity));
+        const bricks = chooseBricks(inventory, request.pool, count, `${request.token}#${attempt}`);
+        session = this.newSessionRecord(request, id, granularity, bricks);
+        bricks.forEach((brick, index) => {
+          const key = this.keys.allocation(brick.host, brick.device);
+          compares.push({ key, target: 'createRevision', op: '==', value: 0 });
+          const allocation: AllocationRecord = {
+            schemaVersion: SCHEMA_VERSION,
+            sessionId: id,
+            token: request.token,
+            index,
+          };
+          ops.push({ type: 'put', key, value: encodeRecord(AllocationRecord, allocation) });
+        });
+        for (const host of new Set(bricks.map((b) => b.host))) {
+          const state = inventory.hosts.get(host)!;
+          compares.push(
+            {
+              key: this.keys.host(host),
+              target: 'modRevision',
+              op: '==',
+              value: state.modRevision,
+            },
+            {
+              key: this.keys.alive(host),
+              target: 'createRevision',
+              op: '==',
+              value: state.aliveCreateRevision ?? 0,
+            },
+          );
+        }
+      }
+      ops.unshift({ type: 'put', key: sessionKey, value: encodeRecord(SessionRecord, session) });
+      const result = await this.store.txn(compares, ops);
+      if (result.succeeded) return { session, created: true };
+      const raced = await this.getSession(request.token);
+      if (raced) return { session: raced.record, created: false };
+      await sleep(Math.random() * Math.min(100, 5 * (attempt + 1)));
+    }
+    throw new ContentionError(
+      `could not allocate bricks for ${request.token}: too many concurrent requests; try again`,
+    );
+  }
+
+  private newSessionRecord(
+    request: NewSession,
+    id: number,
+    granularityBytes: bigint,
+    bricks: SessionRecord['bricks'],
+  ): SessionRecord {
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      id,
+      token: request.token,
+      kind: request.kind,
+      owner: request.owner,
+      createdAt: this.seconds(),
+      pool: request.pool,
+      requestedBytes: request.requestedBytes,
+      granularityBytes,
+      accessMode: request.accessMode ?? 'striped',
+      type: request.type ?? 'scratch',
+      stageIn: request.stageIn ?? [],
+      stageOut: request.stageOut ?? [],
+      persistentAttachments: request.persistentAttachments ?? [],
+      bricks,
+      computeHosts: [],
+      desired: 'Setup',
+      observed: null,
+      timings: {},
+      lastError: null,
+      hurry: false,
+    };
+  }
+
+  /** Change a session with a compare-and-swap loop. NotFoundError if it does not exist. */
+  async updateSession(
+    token: string,
+    change: (session: SessionRecord) => SessionRecord,
+  ): Promise<SessionRecord> {
+    return this.modify(this.keys.session(token), SessionRecord, `session ${token}`, change);
+  }
+
+  /**
+   * Delete a session and free its bricks in one transaction. Idempotent: resolves with the
+   * deleted record, or undefined if there was none.
+   */
+  async releaseSession(token: string): Promise<SessionRecord | undefined> {
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const stored = await this.getSession(token);
+      if (!stored) return undefined;
+      const sessionKey = this.keys.session(token);
+      const result = await this.store.txn(
+        [{ key: sessionKey, target: 'modRevision', op: '==', value: stored.modRevision }],
+        [
+          { type: 'delete', key: sessionKey },
+          ...stored.record.bricks.map((b): TxnOp => ({
+            type: 'delete',
+            key: this.keys.allocation(b.host, b.device),
+          })),
+        ],
+      );
+      if (result.succeeded) return stored.record;
+    }
+    throw new ContentionError(`session ${token}: too many concurrent updates`);
+  }
+
+  private async modify<S extends typeof HostRecord | typeof SessionRecord>(
+    key: string,
+    schema: S,
+    what: string,
+    change: (value: ReturnType<S['parse']>) => ReturnType<S['parse']>,
+  ): Promise<ReturnType<S['parse']>> {
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const kv = await this.store.get(key);
+      if (!kv) throw new NotFoundError(`${what} does not exist`);
+      const next = change(decodeRecord(schema, key, kv.value) as ReturnType<S['parse']>);
+      const result = await this.store.txn(
+        [{ key, target: 'modRevision', op: '==', value: kv.modRevision }],
+        [{ type: 'put', key, value: encodeRecord(schema, next as never) }],
+      );
+      if (result.succeeded) return next;
+    }
+    throw new ContentionError(`${what}: too many concurrent updates`);
+  }
+
+  private seconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+}

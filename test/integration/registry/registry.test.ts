@@ -1,0 +1,238 @@
+import {
+  CapacityError,
+  ConflictError,
+  NotFoundError,
+  RecordError,
+} from '../../../src/errors/errors';
+import { KeyLayout } from '../../../src/registry/keys';
+import { Registry } from '../../../src/registry/registry';
+import type { Keystore } from '../../../src/keystore/keystore';
+import { testEtcdStore } from '../../support/test-etcd';
+
+const GiB = 1024n ** 3n;
+const GRAN = 1600n * GiB;
+
+describe('Registry on a real etcd', () => {
+  let store: Keystore;
+  let registry: Registry;
+  let keys: KeyLayout;
+
+  beforeEach(async () => {
+    const created = testEtcdStore('registry');
+    store = created.store;
+    keys = new KeyLayout(created.config.prefix);
+    registry = new Registry(store, keys);
+    await registry.ensurePool('default', GRAN);
+  });
+  afterEach(async () => {
+    await store.close();
+  });
+
+  async function addHost(name: string, bricks: number, alive = true): Promise<void> {
+    await registry.registerHost({
+      name,
+      bricks: Array.from({ length: bricks }, (_, i) => ({
+        device: `nvme${i}n1`,
+        capacityBytes: GRAN,
+        pool: 'default',
+      })),
+    });
+    if (alive) {
+      const lease = await store.grantLease(30);
+      await registry.markAlive(name, lease.id);
+    }
+  }
+
+  it('reports quantity and free per pool from the inventory', async () => {
+    await addHost('h1', 4);
+    await addHost('h2', 4, false);
+    const [pool] = await registry.pools();
+    expect(pool).toMatchObject({ name: 'default', granularityBytes: GRAN, quantity: 8, free: 4 });
+    expect(pool?.unavailable).toBe(4);
+  });
+
+  it('allocates a session spread over hosts and frees it on release', async () => {
+    await addHost('h1', 4);
+    await addHost('h2', 4);
+    const { session, created } = await registry.createSession({
+      token: '1234',
+      kind: 'job',
+      owner: { uid: 1001, gid: 1001 },
+      pool: 'default',
+      requestedBytes: 3n * GRAN - 1n,
+    });
+    expect(created).toBe(true);
+    expect(session.bricks).toHaveLength(3);
+    expect(new Set(session.bricks.map((b) => b.host)).size).toBe(2);
+    expect((await registry.pools())[0]?.free).toBe(5);
+
+    const again = await registry.createSession({
+      token: '1234',
+      kind: 'job',
+      owner: { uid: 1001, gid: 1001 },
+      pool: 'default',
+      requestedBytes: 3n * GRAN,
+    });
+    expect(again.created).toBe(false);
+    expect(again.session.id).toBe(session.id);
+    expect((await registry.pools())[0]?.free).toBe(5);
+
+    const released = await registry.releaseSession('1234');
+    expect(released?.id).toBe(session.id);
+    expect((await registry.pools())[0]?.free).toBe(8);
+    expect(await registry.releaseSession('1234')).toBeUndefined();
+  });
+
+  it('gives every session a distinct integer id', async () => {
+    await addHost('h1', 2);
+    const ids = new Set<number>();
+    for (const token of ['1', '2', '3']) {
+      const { session } = await registry.createSession({
+        token,
+        kind: 'job',
+        owner: { uid: 1, gid: 1 },
+        pool: 'default',
+        requestedBytes: 0n,
+      });
+      expect(Number.isInteger(session.id)).toBe(true);
+      ids.add(session.id);
+    }
+    expect(ids.size).toBe(3);
+  });
+
+  it('fails with the numbers when the pool is too small', async () => {
+    await addHost('h1', 3);
+    const attempt = registry.createSession({
+      token: '99',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: 5n * GRAN,
+    });
+    await expect(attempt).rejects.toThrow(CapacityError);
+    await expect(attempt).rejects.toThrow(
+      'pool "default" has 3 free bricks of 1.6 TiB; this request needs 5 (7.8 TiB)',
+    );
+    expect(await registry.getSession('99')).toBeUndefined();
+  });
+
+  it('creates a zero-capacity session even when the pool is full', async () => {
+    await addHost('h1', 1);
+    await registry.createSession({
+      token: '1',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: GRAN,
+    });
+    expect((await registry.pools())[0]?.free).toBe(0);
+    const { session } = await registry.createSession({
+      token: '2',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: 0n,
+    });
+    expect(session.bricks).toEqual([]);
+  });
+
+  it('never places bricks on a drained host', async () => {
+    await addHost('h1', 2);
+    await addHost('h2', 2);
+    await registry.setHostEnabled('h2', false, 'replacing nvme1');
+    const { session } = await registry.createSession({
+      token: '5',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: 2n * GRAN,
+    });
+    expect(session.bricks.map((b) => b.host)).toEqual(['h1', 'h1']);
+    const inventory = await registry.readInventory();
+    expect(inventory.hosts.get('h2')?.record.drainReason).toBe('replacing nvme1');
+  });
+
+  it('keeps an operator drain when the host registers again', async () => {
+    await addHost('h1', 2);
+    await registry.setHostEnabled('h1', false, 'maintenance');
+    await addHost('h1', 2);
+    const inventory = await registry.readInventory();
+    expect(inventory.hosts.get('h1')?.record.enabled).toBe(false);
+  });
+
+  it('registers a host idempotently', async () => {
+    await addHost('h1', 2, false);
+    const bricks = [0, 1].map((i) => ({
+      device: `nvme${i}n1`,
+      capacityBytes: GRAN,
+      pool: 'default',
+    }));
+    expect(await registry.registerHost({ name: 'h1', bricks })).toBe(false);
+    expect(await registry.registerHost({ name: 'h1', bricks: bricks.slice(0, 1) })).toBe(true);
+  });
+
+  it('refuses to remove a brick that holds an allocation', async () => {
+    await addHost('h1', 2);
+    await registry.createSession({
+      token: '7',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: 2n * GRAN,
+    });
+    await expect(
+      registry.registerHost({
+        name: 'h1',
+        bricks: [{ device: 'nvme0n1', capacityBytes: GRAN, pool: 'default' }],
+      }),
+    ).rejects.toThrow(
+      new ConflictError('cannot remove brick nvme1n1 from host h1: it is allocated to session 7'),
+    );
+  });
+
+  it('rejects a brick whose size differs from the pool granularity', async () => {
+    await expect(
+      registry.registerHost({
+        name: 'h9',
+        bricks: [{ device: 'nvme0n1', capacityBytes: GiB, pool: 'default' }],
+      }),
+    ).rejects.toThrow(
+      'host h9: brick nvme0n1 has 1 GiB, but pool "default" bricks must be 1.6 TiB',
+    );
+  });
+
+  it('rejects a pool that does not exist', async () => {
+    await addHost('h1', 1);
+    await expect(
+      registry.createSession({
+        token: '8',
+        kind: 'job',
+        owner: { uid: 1, gid: 1 },
+        pool: 'nosuch',
+        requestedBytes: GRAN,
+      }),
+    ).rejects.toThrow(NotFoundError);
+  });
+
+  it('reports a corrupted record with its key instead of crashing', async () => {
+    await addHost('h1', 1);
+    await store.put(
+      keys.host('h1'),
+      '{"schemaVersion":1,"name":"h1","enabled":"yes","bricks":[],"updatedAt":1}',
+    );
+    await expect(registry.pools()).rejects.toThrow(
+      new RecordError(keys.host('h1'), 'enabled: Invalid input: expected boolean, received string'),
+    );
+    await store.put(keys.session('42'), 'not json');
+    await expect(registry.sessions()).rejects.toThrow(
+      `etcd record ${keys.session('42')} is invalid: not valid JSON`,
+    );
+  });
+
+  it('names the schema version of a record from another version', async () => {
+    await store.put(keys.pool('old'), '{"name":"old","granularityBytes":"1"}');
+    await expect(registry.pools()).rejects.toThrow(
+      /pools\/old is invalid: schemaVersion: schemaVersion is missing/,
+    );
+  });
+});

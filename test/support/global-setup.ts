@@ -12,13 +12,29 @@ export const STATE_FILE = join(__dirname, '..', '..', 'node_modules', '.cache-da
 
 export default async function globalSetup(): Promise<void> {
   const root = join(__dirname, '..', '..');
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(root, 'tsconfig.build.json'),
+    ],
+    {
+      stdio: 'inherit',
+    },
+  );
   const etcd = await startEtcd();
   writeFileSync(STATE_FILE, JSON.stringify(etcd));
   process.env.ETCDCTL_ENDPOINTS = etcd.endpoint;
-  for (const name of ['ETCDCTL_CERT_FILE', 'ETCDCTL_KEY_FILE', 'ETCDCTL_CA_FILE', 'ETCDCTL_CACERT', 'ETCDCTL_CERT', 'ETCDCTL_KEY', 'ETCD_ENDPOINTS']) {
+  for (const name of [
+    'ETCDCTL_CERT_FILE',
+    'ETCDCTL_KEY_FILE',
+    'ETCDCTL_CA_FILE',
+    'ETCDCTL_CACERT',
+    'ETCDCTL_CERT',
+    'ETCDCTL_KEY',
+    'ETCD_ENDPOINTS',
+  ]) {
     delete process.env[name];
   }
 }

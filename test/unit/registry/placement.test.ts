@@ -1,0 +1,184 @@
+import { CapacityError, NotFoundError } from '../../../src/errors/errors';
+import type { Inventory } from '../../../src/registry/inventory';
+import { brickId, poolViews } from '../../../src/registry/inventory';
+import { SCHEMA_VERSION } from '../../../src/registry/model';
+import { chooseBricks, stableHash } from '../../../src/registry/placement';
+
+const GRAN = 1024n ** 3n;
+
+interface HostSpec {
+  bricks: number;
+  alive?: boolean;
+  enabled?: boolean;
+  allocated?: number[];
+}
+
+function inventory(hosts: Record<string, HostSpec>): Inventory {
+  const inv: Inventory = {
+    revision: 1,
+    pools: new Map([
+      ['default', { schemaVersion: SCHEMA_VERSION, name: 'default', granularityBytes: GRAN }],
+    ]),
+    hosts: new Map(),
+    allocations: new Map(),
+  };
+  for (const [name, spec] of Object.entries(hosts)) {
+    inv.hosts.set(name, {
+      record: {
+        schemaVersion: SCHEMA_VERSION,
+        name,
+        enabled: spec.enabled ?? true,
+        bricks: Array.from({ length: spec.bricks }, (_, i) => ({
+          device: `nvme${i}n1`,
+          capacityBytes: GRAN,
+          pool: 'default',
+        })),
+        updatedAt: 0,
+      },
+      modRevision: 1,
+      ...(spec.alive === false ? {} : { aliveCreateRevision: 1 }),
+    });
+    for (const i of spec.allocated ?? []) {
+      inv.allocations.set(brickId(name, `nvme${i}n1`), {
+        schemaVersion: SCHEMA_VERSION,
+        sessionId: 1,
+        token: 'other',
+        index: 0,
+      });
+    }
+  }
+  return inv;
+}
+
+describe('chooseBricks', () => {
+  it('is deterministic for the same inventory and seed', () => {
+    const inv = inventory({ a: { bricks: 4 }, b: { bricks: 4 }, c: { bricks: 4 } });
+    expect(chooseBricks(inv, 'default', 5, '42')).toEqual(chooseBricks(inv, 'default', 5, '42'));
+  });
+
+  it('spreads a volume over as many hosts as possible', () => {
+    const inv = inventory({
+      a: { bricks: 4 },
+      b: { bricks: 4 },
+      c: { bricks: 4 },
+      d: { bricks: 4 },
+    });
+    for (const seed of ['1', '2', '3', 'p1', 'xyz']) {
+      const bricks = chooseBricks(inv, 'default', 3, seed);
+      expect(new Set(bricks.map((b) => b.host)).size).toBe(3);
+      const all = chooseBricks(inv, 'default', 8, seed);
+      const perHost = new Map<string, number>();
+      for (const b of all) perHost.set(b.host, (perHost.get(b.host) ?? 0) + 1);
+      expect([...perHost.values()]).toEqual([2, 2, 2, 2]);
+    }
+  });
+
+  it('uses the remaining host when the others are full', () => {
+    const inv = inventory({
+      a: { bricks: 2, allocated: [0, 1] },
+      b: { bricks: 3, allocated: [1] },
+    });
+    expect(chooseBricks(inv, 'default', 2, 's')).toEqual(
+      expect.arrayContaining([
+        { host: 'b', device: 'nvme0n1' },
+        { host: 'b', device: 'nvme2n1' },
+      ]),
+    );
+  });
+
+  it('skips dead and drained hosts', () => {
+    const inv = inventory({
+      dead: { bricks: 4, alive: false },
+      drained: { bricks: 4, enabled: false },
+      ok: { bricks: 2 },
+    });
+    for (const seed of ['1', '2', '3', '4']) {
+      expect(chooseBricks(inv, 'default', 2, seed).map((b) => b.host)).toEqual(['ok', 'ok']);
+    }
+    expect(() => chooseBricks(inv, 'default', 3, '1')).toThrow(
+      new CapacityError('pool "default" has 2 free bricks of 1 GiB; this request needs 3 (3 GiB)'),
+    );
+  });
+
+  it('never returns an allocated brick or the same brick twice', () => {
+    const inv = inventory({
+      a: { bricks: 5, allocated: [0, 2] },
+      b: { bricks: 5, allocated: [4] },
+    });
+    const bricks = chooseBricks(inv, 'default', 7, 'seed');
+    const ids = bricks.map((b) => brickId(b.host, b.device));
+    expect(new Set(ids).size).toBe(7);
+    for (const id of ids) expect(inv.allocations.has(id)).toBe(false);
+  });
+
+  it('different seeds start on different hosts', () => {
+    const inv = inventory({
+      a: { bricks: 4 },
+      b: { bricks: 4 },
+      c: { bricks: 4 },
+      d: { bricks: 4 },
+    });
+    const starts = new Set(
+      Array.from({ length: 20 }, (_, i) => chooseBricks(inv, 'default', 1, String(i))[0]!.host),
+    );
+    expect(starts.size).toBeGreaterThan(1);
+  });
+
+  it('returns no bricks for a zero request, even when the pool is full', () => {
+    const inv = inventory({ a: { bricks: 1, allocated: [0] } });
+    expect(chooseBricks(inv, 'default', 0, 'x')).toEqual([]);
+  });
+
+  it('names the known pools when asked for an unknown one', () => {
+    expect(() => chooseBricks(inventory({}), 'fast', 1, 'x')).toThrow(
+      new NotFoundError('pool "fast" does not exist (pools: default)'),
+    );
+  });
+
+  it('says "1 free brick" in the singular', () => {
+    const inv = inventory({ a: { bricks: 1 } });
+    expect(() => chooseBricks(inv, 'default', 2, 'x')).toThrow(
+      'pool "default" has 1 free brick of 1 GiB; this request needs 2 (2 GiB)',
+    );
+  });
+});
+
+describe('poolViews', () => {
+  it('counts allocated, free and unavailable bricks', () => {
+    const inv = inventory({
+      a: { bricks: 4, allocated: [0] },
+      dead: { bricks: 2, alive: false, allocated: [1] },
+      drained: { bricks: 3, enabled: false },
+    });
+    expect(poolViews(inv)).toEqual([
+      {
+        name: 'default',
+        granularityBytes: GRAN,
+        quantity: 9,
+        free: 3,
+        allocated: 2,
+        unavailable: 4,
+      },
+    ]);
+  });
+
+  it('lists an empty pool with zero quantity', () => {
+    expect(poolViews(inventory({}))).toEqual([
+      {
+        name: 'default',
+        granularityBytes: GRAN,
+        quantity: 0,
+        free: 0,
+        allocated: 0,
+        unavailable: 0,
+      },
+    ]);
+  });
+});
+
+describe('stableHash', () => {
+  it('is FNV-1a', () => {
+    expect(stableHash('')).toBe(0x811c9dc5);
+    expect(stableHash('a')).toBe(0xe40c292c);
+  });
+});

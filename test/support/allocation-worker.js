@@ -7,7 +7,11 @@ const { Registry } = require('../../dist/registry/registry');
 
 async function main() {
   const job = JSON.parse(process.argv[2]);
-  const store = new EtcdKeystore({ endpoints: job.endpoints, prefix: job.prefix, timeoutMs: 10000 });
+  const store = new EtcdKeystore({
+    endpoints: job.endpoints,
+    prefix: job.prefix,
+    timeoutMs: 10000,
+  });
   const registry = new Registry(store, new KeyLayout(job.prefix));
   const results = await Promise.all(
     job.requests.map(async (request) => {

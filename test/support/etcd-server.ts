@@ -3,7 +3,8 @@
  * fast raft timings (so 1 s leases are honoured), stopped by pid.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
+import { request } from 'node:https';
+import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,35 @@ export interface RunningEtcd {
   pid: number;
   endpoint: string;
   dataDir: string;
+}
+
+/** Server TLS: etcd requires client certificates signed by `caFile`. */
+export interface EtcdTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
+/** GET /health over https, presenting the same certificate as a client. */
+function httpsHealth(url: string, tls: EtcdTls): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(
+      url,
+      {
+        ca: readFileSync(tls.caFile),
+        cert: readFileSync(tls.certFile),
+        key: readFileSync(tls.keyFile),
+        servername: 'localhost', // the certificate also names localhost; SNI takes no IPs
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve(res.statusCode === 200 && body.includes('"true"')));
+      },
+    );
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 /** Ask the kernel for a free TCP port on 127.0.0.1. */
@@ -30,18 +60,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitHealthy(endpoint: string, pid: number, logFile: string): Promise<void> {
+async function httpHealth(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url);
+    const body = (await response.json()) as { health?: string };
+    return response.ok && body.health === 'true';
+  } catch {
+    return false; // not listening yet
+  }
+}
+
+async function waitHealthy(
+  endpoint: string,
+  pid: number,
+  logFile: string,
+  tls?: EtcdTls,
+): Promise<void> {
   const deadline = Date.now() + 20000;
   for (;;) {
-    try {
-      const response = await fetch(`${endpoint}/health`);
-      if (response.ok) {
-        const body = (await response.json()) as { health?: string };
-        if (body.health === 'true') return;
-      }
-    } catch {
-      // not listening yet
-    }
+    const url = `${endpoint}/health`;
+    if (await (tls ? httpsHealth(url, tls) : httpHealth(url))) return;
     try {
       process.kill(pid, 0);
     } catch {
@@ -53,11 +91,13 @@ async function waitHealthy(endpoint: string, pid: number, logFile: string): Prom
 }
 
 /** Start etcd and wait until it answers /health. */
-export async function startEtcd(binary = process.env.ETCD_BINARY ?? 'etcd'): Promise<RunningEtcd> {
+export async function startEtcd(options: { tls?: EtcdTls } = {}): Promise<RunningEtcd> {
+  const binary = process.env.ETCD_BINARY ?? 'etcd';
+  const tls = options.tls;
   const dataDir = mkdtempSync(join(tmpdir(), 'dac-test-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const logFile = join(dataDir, 'etcd.log');
   const log = openSync(logFile, 'a');
@@ -75,6 +115,14 @@ export async function startEtcd(binary = process.env.ETCD_BINARY ?? 'etcd'): Pro
       '--election-timeout=100',
       '--log-level=warn',
       '--logger=zap',
+      ...(tls
+        ? [
+            `--cert-file=${tls.certFile}`,
+            `--key-file=${tls.keyFile}`,
+            `--trusted-ca-file=${tls.caFile}`,
+            '--client-cert-auth',
+          ]
+        : []),
     ],
     { detached: true, stdio: ['ignore', log, log] },
   );
@@ -82,7 +130,7 @@ export async function startEtcd(binary = process.env.ETCD_BINARY ?? 'etcd'): Pro
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${binary}`);
   try {
-    await waitHealthy(endpoint, child.pid, logFile);
+    await waitHealthy(endpoint, child.pid, logFile, tls);
   } catch (error) {
     stopEtcd({ pid: child.pid, endpoint, dataDir });
     throw error;

@@ -99,7 +99,13 @@ export interface PutOptions {
   lease?: LeaseId;
 }
 
-/** The state store. Every method rejects with a `DacError` subclass on failure. */
+/**
+ * The state store. Every method rejects with a `DacError` subclass on failure:
+ * `StoreUnavailableError` when the store cannot be reached in time or is closed,
+ * `LeaseLostError` when a lease named in a write (or kept alive) no longer exists, and
+ * `ValidationError` for a request etcd would refuse (empty key, a key written twice in one
+ * transaction, more than 128 ops). `close()` is idempotent.
+ */
 export interface Keystore {
   /** Read one key, or `undefined` if it does not exist. */
   get(key: string): Promise<KeyValue | undefined>;

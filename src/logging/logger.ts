@@ -1,0 +1,47 @@
+/**
+ * Logging. Slurm reads the CLI's stdout and stderr as its answer, so logs never go there:
+ * they go to a file (pino, JSON lines) or nowhere.
+ *
+ * - `DAC_LOG_FILE`: the log file; `none` disables logging. Default: `/var/log/dac/<program>.log`
+ *   when that directory is writable (it is for root and for a SlurmUser the site grants it),
+ *   else `<tmpdir>/dac-<uid>/<program>.log`, so a default that works without root.
+ * - `DAC_LOG_LEVEL`: `trace`..`fatal`, default `info`.
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
+/** Where `program` logs by default. */
+export function defaultLogFile(program: string): string {
+  const systemDir = '/var/log/dac';
+  try {
+    accessSync(systemDir, constants.W_OK);
+    return join(systemDir, `${program}.log`);
+  } catch {
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    return join(tmpdir(), `dac-${uid}`, `${program}.log`);
+  }
+}
+
+/**
+ * A logger writing synchronously to the log file (a short-lived CLI must not lose lines at
+ * exit). If the file cannot be opened, logging is off: a log problem must never become the
+ * CLI's answer.
+ */
+export function createLogger(program: string, env: NodeJS.ProcessEnv = process.env): Logger {
+  const level = env.DAC_LOG_LEVEL && LEVELS.has(env.DAC_LOG_LEVEL) ? env.DAC_LOG_LEVEL : 'info';
+  const file = env.DAC_LOG_FILE ?? defaultLogFile(program);
+  if (file === 'none' || file === '') return pino({ enabled: false });
+  try {
+    mkdirSync(join(file, '..'), { recursive: true, mode: 0o750 });
+    const destination = pino.destination({ dest: file, sync: true, mkdir: true });
+    return pino({ level, base: { program, pid: process.pid } }, destination);
+  } catch {
+    return pino({ enabled: false });
+  }
+}

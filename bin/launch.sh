@@ -1,0 +1,19 @@
+# Sourced by the wrappers in this folder with ENTRY set to a file under dist/.
+# Slurm execs the wrappers directly with a minimal PATH and no HOME, so node is found at an
+# absolute path first (DAC_NODE overrides), and Node's warnings are turned off: Slurm reads
+# stdout and stderr together as the answer.
+here=$(dirname "$(readlink -f "$0")")
+node=${DAC_NODE:-}
+if [ -z "$node" ]; then
+  for candidate in /usr/bin/node /usr/local/bin/node; do
+    if [ -x "$candidate" ]; then node=$candidate; break; fi
+  done
+fi
+if [ -z "$node" ]; then node=$(command -v node) || { echo "node not found; set DAC_NODE to its absolute path"; exit 127; }; fi
+if [ ! -f "$here/../dist/$ENTRY" ]; then
+  echo "dacctl is not built; run npm run build in $(dirname "$here")"
+  exit 127
+fi
+NODE_NO_WARNINGS=1
+export NODE_NO_WARNINGS
+exec "$node" --no-warnings "$here/../dist/$ENTRY" "$@"

@@ -1,0 +1,38 @@
+/**
+ * The one top-level handler of every CLI program: runs a command, prints its answer or one
+ * error line, sets the exit code, and logs details to the log file (never to stdout/stderr).
+ */
+import { createLogger } from '../logging/logger';
+import { createContext, type CliContext } from './context';
+import { EXIT, exitCodeFor, userMessage } from './exit-codes';
+import { printAnswer } from './output';
+
+/** A command's result: the answer to print (if any) and an optional non-zero exit code. */
+export type CommandResult = string | undefined | { answer?: string; exitCode: number };
+
+/** Run `command` as program `program`; never throws, never calls process.exit. */
+export async function runCli(
+  program: string,
+  args: readonly string[],
+  command: (context: CliContext, args: readonly string[]) => Promise<CommandResult>,
+): Promise<void> {
+  const log = createLogger(program);
+  const context = createContext(log);
+  const started = Date.now();
+  log.debug({ args }, 'invoked');
+  try {
+    const result = await command(context, args);
+    const { answer, exitCode } =
+      typeof result === 'object' ? result : { answer: result, exitCode: EXIT.ok };
+    if (answer !== undefined) printAnswer(answer);
+    process.exitCode = exitCode;
+    log.info({ args, exitCode, ms: Date.now() - started }, 'done');
+  } catch (error) {
+    const exitCode = exitCodeFor(error);
+    log.error({ args, err: error, exitCode, ms: Date.now() - started }, 'failed');
+    printAnswer(userMessage(error));
+    process.exitCode = exitCode;
+  } finally {
+    await context.close().catch((error: unknown) => log.warn({ err: error }, 'close failed'));
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * dacd, the brick host manager: one per storage host. It registers the host's bricks and proves
+ * liveness with an etcd lease.
+ * Exit codes: 0 after SIGTERM/SIGINT, 4 on bad configuration, 3 if etcd cannot be reached.
+ */
+import { etcdConfigFromEnv } from '../config/etcd-config';
+import { DacError } from '../errors/errors';
+import { EtcdKeystore } from '../keystore/etcd-keystore';
+import { createLogger } from '../logging/logger';
+import { KeyLayout } from '../registry/keys';
+import { Registry } from '../registry/registry';
+import { exitCodeFor } from '../cli/exit-codes';
+import { dacdConfigFromEnv } from './config';
+import { HostLiveness } from './liveness';
+
+async function main(): Promise<void> {
+  const log = createLogger('dacd');
+  let store: EtcdKeystore | undefined;
+  try {
+    const config = dacdConfigFromEnv();
+    const etcd = etcdConfigFromEnv();
+    store = new EtcdKeystore(etcd);
+    const registry = new Registry(store, new KeyLayout(etcd.prefix));
+    const hostLog = log.child({ host: config.hostName });
+    await registry.ensurePool(config.pool, config.brickCapacityBytes);
+    const changed = await registry.registerHost({
+      name: config.hostName,
+      enabled: config.hostEnabled,
+      bricks: config.devices.map((device) => ({
+        device,
+        capacityBytes: config.brickCapacityBytes,
+        pool: config.pool,
+      })),
+    });
+    hostLog.info({ changed, bricks: config.devices.length, pool: config.pool }, 'registered');
+    const liveness = new HostLiveness(
+      store,
+      registry,
+      config.hostName,
+      config.leaseTtlSeconds,
+      hostLog,
+    );
+    await liveness.start();
+    const stop = async (signal: string) => {
+      hostLog.info({ signal }, 'stopping');
+      await liveness.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
+      await store?.close();
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  } catch (error) {
+    log.fatal({ err: error }, 'cannot start');
+    // A daemon may speak on stderr: it is not run by Slurm.
+    process.stderr.write(`dacd: ${error instanceof DacError ? error.message : String(error)}\n`);
+    process.exitCode = exitCodeFor(error);
+    await store?.close();
+  }
+}
+
+void main();

@@ -11,7 +11,8 @@ import type { Registry } from '../registry/registry';
 export interface CliContext {
   log: Logger;
   env: NodeJS.ProcessEnv;
-  etcdConfig(): EtcdConfig;
+  /** The etcd settings from the environment (ConfigError if they are invalid). */
+  etcdConfig(): Promise<EtcdConfig>;
   /** The registry on etcd; connects on first use. */
   registry(): Promise<Registry>;
   /** Close connections; called once the command has finished. */
@@ -26,22 +27,21 @@ export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env)
   const context: CliContext = {
     log,
     env,
-    etcdConfig() {
+    async etcdConfig() {
       if (!config) {
-        const { etcdConfigFromEnv } =
-          require('../config/etcd-config') as typeof import('../config/etcd-config');
+        const { etcdConfigFromEnv } = await import('../config/etcd-config');
         config = etcdConfigFromEnv(env);
       }
       return config;
     },
     async registry() {
       if (!registry) {
-        const etcdConfig = context.etcdConfig();
-        const { EtcdKeystore } =
-          require('../keystore/etcd-keystore') as typeof import('../keystore/etcd-keystore');
-        const { Registry: RegistryClass } =
-          require('../registry/registry') as typeof import('../registry/registry');
-        const { KeyLayout } = require('../registry/keys') as typeof import('../registry/keys');
+        const etcdConfig = await context.etcdConfig();
+        const [{ EtcdKeystore }, { Registry: RegistryClass }, { KeyLayout }] = await Promise.all([
+          import('../keystore/etcd-keystore'),
+          import('../registry/registry'),
+          import('../registry/keys'),
+        ]);
         store = new EtcdKeystore(etcdConfig);
         registry = new RegistryClass(store, new KeyLayout(etcdConfig.prefix));
       }

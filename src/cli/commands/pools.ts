@@ -4,5 +4,5 @@ import { poolsAnswer } from '../datawarp-json';
 
 export async function poolsCommand(context: CliContext): Promise<string> {
   const registry = await context.registry();
-  return poolsAnswer(await registry.pools(), context.etcdConfig().endpoints.join(','));
+  return poolsAnswer(await registry.pools(), (await context.etcdConfig()).endpoints.join(','));
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian bookworm machine with Node 20.
+# Installs what the tests need (npm packages; Debian's etcd-server and openssl when missing),
+# type-checks, lints, runs jest against a private etcd, and ends with "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+need_debian=()
+command -v etcd >/dev/null 2>&1 || need_debian+=(etcd-server)
+command -v openssl >/dev/null 2>&1 || need_debian+=(openssl)
+if [ ${#need_debian[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need_debian[*]}"
+  as_root apt-get update -qq || exit 1
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${need_debian[@]}" >/dev/null || exit 1
+fi
+
+npm ci --no-audit --no-fund --loglevel=error || exit 1
+
+failed_checks=0
+echo "== tsc --noEmit"
+npx tsc -p tsconfig.json --noEmit || failed_checks=1
+echo "== eslint"
+npx eslint . || failed_checks=1
+echo "== prettier --check"
+npx prettier --check --log-level warn . || failed_checks=1
+
+echo "== jest"
+mkdir -p "$root/.run"
+results="$root/.run/jest-results.json"
+rm -f "$results"
+npx jest --json --outputFile="$results" "$@"
+jest_status=$?
+
+node "$root/scripts/jest-summary.js" "$results"
+summary_status=$?
+if [ $jest_status -ne 0 ] || [ $summary_status -ne 0 ] || [ $failed_checks -ne 0 ]; then
+  [ $failed_checks -ne 0 ] && echo "type check, lint or format check failed (see above)" >&2
+  exit 1
+fi

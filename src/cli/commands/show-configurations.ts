@@ -1,4 +1,4 @@
 /** `show_configurations`: Slurm parses and discards it; no etcd needed. */
-export function showConfigurationsCommand(): string {
+export async function showConfigurationsCommand(): Promise<string> {
   return '{"configurations": []}';
 }

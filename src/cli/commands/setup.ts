@@ -1,0 +1,11 @@
+import { UsageError } from '../exit-codes';
+import type { CliContext } from '../context';
+import type { FunctionArgs } from '../dacctl';
+import type { CommandResult } from '../run';
+
+export async function setupCommand(
+  _context: CliContext,
+  _args: FunctionArgs,
+): Promise<CommandResult> {
+  throw new UsageError('setupCommand is not implemented yet');
+}

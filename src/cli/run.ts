@@ -35,4 +35,22 @@ export async function runCli(
   } finally {
     await context.close().catch((error: unknown) => log.warn({ err: error }, 'close failed'));
   }
+  exitSoon(log);
+}
+
+/**
+ * The answer is written (synchronously: stdout is a pipe or file) and connections are closed,
+ * so the process should end now. If a library still holds a handle (the etcd client can leave
+ * a reconnect timer or stream behind), end it shortly anyway: Slurm waits for EOF, and a
+ * lingering CLI would hold the step until Slurm's timeout.
+ */
+function exitSoon(log: ReturnType<typeof createLogger>): void {
+  setTimeout(() => {
+    const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
+    log.warn(
+      { handles: handles.map((h) => h.constructor.name) },
+      'still running after the answer; exiting',
+    );
+    process.exit();
+  }, 250).unref();
 }

@@ -229,7 +229,14 @@ export class EtcdKeystore implements Keystore {
       close: async () => {
         if (!open) return;
         open = false;
-        await watcher.cancel().catch(() => undefined);
+        // etcd3 waits for etcd to confirm the cancel, and can wait forever when the cancel
+        // crosses the watch's creation on the shared stream; closing must never hang.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          watcher.cancel().catch(() => undefined),
+          new Promise((resolve) => (timer = setTimeout(resolve, this.config.timeoutMs))),
+        ]);
+        clearTimeout(timer);
       },
     };
   }

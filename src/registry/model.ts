@@ -130,6 +130,12 @@ export const SessionRecord = z.object({
   persistentAttachments: z.array(Token),
   /** Allocated bricks, primary first. Empty for a zero-capacity session. */
   bricks: z.array(BrickRef),
+  /**
+   * The storage host whose dacd carries out this session's steps: the primary brick's host, or
+   * for a session without bricks the primary host of its first persistent buffer; null when no
+   * daemon has anything to do (the CLI then completes each step itself).
+   */
+  reconciler: HostName.nullable(),
   /** Slurm node names the buffer is mounted on (from pre_run). */
   computeHosts: z.array(HostName),
   /** What the CLI wants. */

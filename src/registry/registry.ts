@@ -8,7 +8,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
-import type { Compare, Keystore, KeyValue, LeaseId, TxnOp } from '../keystore/keystore';
+import type { Compare, Keystore, KeyValue, LeaseId, TxnOp, Watch } from '../keystore/keystore';
 import { ceilDiv, formatBytes } from '../units/bytes';
 import { buildInventory, poolViews, type Inventory, type PoolView } from './inventory';
 import { KeyLayout } from './keys';
@@ -39,6 +39,10 @@ export interface NewSession {
   stageIn?: StageRequest[];
   stageOut?: StageRequest[];
   persistentAttachments?: string[];
+  /** Host that reconciles a session without bricks (see SessionRecord.reconciler). */
+  reconciler?: string | null;
+  /** Slurm node names, when known at creation. */
+  computeHosts?: string[];
 }
 
 export interface RegistryOptions {
@@ -223,6 +227,54 @@ export class Registry {
     return kv ? this.decodeSession(kv) : undefined;
   }
 
+  /**
+   * Call `onChange` with every new version of a session from `fromRevision` on (undefined when
+   * it is deleted). A record that does not validate is passed to `onError`.
+   */
+  async watchSession(
+    token: string,
+    fromRevision: number,
+    onChange: (session: StoredSession | undefined) => void,
+    onError: (error: unknown) => void,
+  ): Promise<Watch> {
+    const key = this.keys.session(token);
+    return this.store.watchPrefix(
+      key,
+      (event) => {
+        if (event.kv.key !== key) return; // a longer token sharing the prefix
+        if (event.type === 'delete') return onChange(undefined);
+        try {
+          onChange(this.decodeSession(event.kv));
+        } catch (error) {
+          onError(error);
+        }
+      },
+      { fromRevision },
+    );
+  }
+
+  /** Whether a host's liveness key exists now, and the store revision of that read. */
+  async hostAlive(host: string): Promise<{ alive: boolean; revision: number }> {
+    const { kvs, revision } = await this.store.range(this.keys.alive(host));
+    return { alive: kvs.some((kv) => kv.key === this.keys.alive(host)), revision };
+  }
+
+  /** Call `onChange(alive)` whenever the host's liveness key appears or disappears. */
+  async watchHostLiveness(
+    host: string,
+    fromRevision: number,
+    onChange: (alive: boolean) => void,
+  ): Promise<Watch> {
+    const key = this.keys.alive(host);
+    return this.store.watchPrefix(
+      key,
+      (event) => {
+        if (event.kv.key === key) onChange(event.type === 'put');
+      },
+      { fromRevision },
+    );
+  }
+
   private decodeSession(kv: KeyValue): StoredSession {
     return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
   }
@@ -298,6 +350,7 @@ export class Registry {
     granularityBytes: bigint,
     bricks: SessionRecord['bricks'],
   ): SessionRecord {
+    const reconciler = bricks[0]?.host ?? request.reconciler ?? null;
     return {
       schemaVersion: SCHEMA_VERSION,
       id,
@@ -314,9 +367,14 @@ export class Registry {
       stageOut: request.stageOut ?? [],
       persistentAttachments: request.persistentAttachments ?? [],
       bricks,
-      computeHosts: [],
+      reconciler,
+      computeHosts: request.computeHosts ?? [],
       desired: 'Setup',
-      observed: null,
+      // Nobody else will report on a session no daemon serves: it is set up once recorded.
+      observed:
+        reconciler === null
+          ? { phase: 'Setup', status: 'Completed', updatedAt: this.seconds() }
+          : null,
       timings: {},
       lastError: null,
       hurry: false,

@@ -32,7 +32,9 @@ export function runBinary(
         PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
         ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
         DAC_ETCD_PREFIX: options.prefix,
-        DAC_LOG_FILE: options.logFile ?? 'none',
+        // DAC_TEST_LOG_FILE keeps the binaries' logs when debugging a test.
+        DAC_LOG_FILE: options.logFile ?? process.env.DAC_TEST_LOG_FILE ?? 'none',
+        DAC_LOG_LEVEL: process.env.DAC_TEST_LOG_LEVEL ?? 'info',
         ...options.env,
       },
     });

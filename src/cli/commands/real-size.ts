@@ -1,11 +1,21 @@
-import { UsageError } from '../exit-codes';
+/**
+ * `real_size --token T`: the bytes really allocated to a session, in whole granules, so Slurm
+ * can raise the job's recorded size to what it holds. One read, no writes.
+ */
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
+import { realSizeAnswer } from '../datawarp-json';
+import { requireSession } from '../find-session';
 import type { CommandResult } from '../run';
+import { tokenArg } from '../slurm-args';
 
+/** Print `{"token": T, "capacity": <bytes>, "units": "bytes"}`; 0 bytes for a zero-size session. */
 export async function realSizeCommand(
-  _context: CliContext,
-  _args: FunctionArgs,
+  context: CliContext,
+  args: FunctionArgs,
 ): Promise<CommandResult> {
-  throw new UsageError('realSizeCommand is not implemented yet');
+  // Operators may ask about a persistent buffer by name; Slurm always sends a job id.
+  const token = tokenArg(args.token, true);
+  const session = await requireSession(await context.registry(), token);
+  return realSizeAnswer(session);
 }

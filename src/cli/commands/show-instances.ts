@@ -1,11 +1,17 @@
-import { UsageError } from '../exit-codes';
+/**
+ * `show_instances`: one instance per session holding bricks, polled every 30 s. One range
+ * read, no writes; Slurm uses it to size buffers it adopts after a restart.
+ */
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
+import { instancesAnswer } from '../datawarp-json';
 import type { CommandResult } from '../run';
 
+/** Print `{"instances": [{"id", "capacity": {"bytes", "nodes"}, "links": {"session"}}, ...]}`. */
 export async function showInstancesCommand(
-  _context: CliContext,
+  context: CliContext,
   _args: FunctionArgs,
 ): Promise<CommandResult> {
-  throw new UsageError('showInstancesCommand is not implemented yet');
+  const registry = await context.registry();
+  return instancesAnswer(await registry.sessions());
 }

@@ -1,11 +1,18 @@
-import { UsageError } from '../exit-codes';
+/**
+ * `show_sessions`: every session Slurm should know, polled every 30 s. One range read, no
+ * writes. If the read fails the command fails: a partial list would let Slurm purge the
+ * missing buffers (contract §3.8).
+ */
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
+import { sessionsAnswer } from '../datawarp-json';
 import type { CommandResult } from '../run';
 
+/** Print `{"sessions": [{"id", "token", "owner", "created"}, ...]}`. */
 export async function showSessionsCommand(
-  _context: CliContext,
+  context: CliContext,
   _args: FunctionArgs,
 ): Promise<CommandResult> {
-  throw new UsageError('showSessionsCommand is not implemented yet');
+  const registry = await context.registry();
+  return sessionsAnswer(await registry.sessions());
 }

@@ -1,11 +1,24 @@
-import { UsageError } from '../exit-codes';
+/**
+ * `teardown [--hurry]`: release a job buffer, or a persistent buffer by its name. An unknown
+ * token is success (Slurm re-queues a failed teardown forever). The job script is not read.
+ */
+import { teardownSession } from '../../lifecycle/teardown';
+import { NoMatchingSessionError } from '../../lifecycle/request-phase';
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
 import type { CommandResult } from '../run';
+import { tokenArg } from '../slurm-args';
+import { waitOptions } from './wait-options';
 
 export async function teardownCommand(
-  _context: CliContext,
-  _args: FunctionArgs,
+  context: CliContext,
+  args: FunctionArgs,
 ): Promise<CommandResult> {
-  throw new UsageError('teardownCommand is not implemented yet');
+  const token = tokenArg(args.token, true);
+  const registry = await context.registry();
+  const outcome = await teardownSession(registry, token, {
+    ...waitOptions(context, 'teardown'),
+    hurry: args.hurry === true,
+  });
+  return outcome === 'not-found' ? new NoMatchingSessionError(token).message : undefined;
 }

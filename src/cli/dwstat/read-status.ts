@@ -1,0 +1,44 @@
+/**
+ * dwstat's reads: at most one range read of the inventory (pools, nodes) and one of the
+ * sessions (sessions, instances), in parallel, and only those the requested tables need.
+ * Read-only; no locks, no daemon calls.
+ */
+import type { CliContext } from '../context';
+import type { TableName } from './args';
+import type { DwstatStatus } from './render';
+import { instanceStatuses, nodeStatuses, poolStatuses, sessionStatuses } from './status';
+
+/**
+ * Deadline of each etcd request when DAC_ETCD_TIMEOUT_MS is not set: Slurm kills dwstat after
+ * a fixed 2 s that includes Node start-up, so the default 3 s could never report its error.
+ */
+export const DWSTAT_ETCD_TIMEOUT_MS = 1200;
+
+/** Read what `tables` need and compute their rows. */
+export async function readStatus(
+  context: CliContext,
+  tables: readonly TableName[],
+): Promise<DwstatStatus> {
+  const wants = (...names: TableName[]) => names.some((name) => tables.includes(name));
+  const status: DwstatStatus = {};
+  if (tables.includes('configurations')) status.configurations = [];
+  const needInventory = wants('pools', 'nodes');
+  const needSessions = wants('sessions', 'instances');
+  if (!needInventory && !needSessions) return status;
+
+  const config = await context.etcdConfig();
+  if (context.env.DAC_ETCD_TIMEOUT_MS === undefined) {
+    // The context's registry connects with this same config object on first use.
+    config.timeoutMs = Math.min(config.timeoutMs, DWSTAT_ETCD_TIMEOUT_MS);
+  }
+  const registry = await context.registry();
+  const [inventory, sessions] = await Promise.all([
+    needInventory ? registry.readInventory() : undefined,
+    needSessions ? registry.sessions() : undefined,
+  ]);
+  if (inventory && tables.includes('pools')) status.pools = poolStatuses(inventory);
+  if (inventory && tables.includes('nodes')) status.nodes = nodeStatuses(inventory);
+  if (sessions && tables.includes('sessions')) status.sessions = sessionStatuses(sessions);
+  if (sessions && tables.includes('instances')) status.instances = instanceStatuses(sessions);
+  return status;
+}

@@ -1,0 +1,49 @@
+/**
+ * Teardown: the release point of every buffer. Idempotent (an unknown token is success), never
+ * reads the job script (Slurm may pass a dummy), and always ends: if the serving host stays
+ * down, the bricks are released anyway and the host is drained for an operator to check them.
+ */
+import { ConflictError } from '../errors/errors';
+import type { Registry } from '../registry/registry';
+import { requestPhase } from './request-phase';
+import { HostDownError, type WaitOptions } from './wait-for-phase';
+
+export type TeardownOutcome = 'released' | 'not-found';
+
+/** Tear a session down: dacd removes the filesystem, then the bricks are freed. */
+export async function teardownSession(
+  registry: Registry,
+  token: string,
+  options: WaitOptions & { hurry: boolean },
+): Promise<TeardownOutcome> {
+  const stored = await registry.getSession(token);
+  if (!stored) return 'not-found';
+  const session = stored.record;
+  if (session.kind === 'persistent') {
+    // Refusing makes Slurm retry on its next scheduling pass, once the users have finished.
+    const users = (await registry.sessions())
+      .filter((s) => s.kind === 'job' && s.persistentAttachments.includes(token))
+      .map((s) => s.token);
+    if (users.length > 0) {
+      throw new ConflictError(
+        `persistent buffer ${token} is in use by job ${users.join(', job ')}; ` +
+          'it can be destroyed when they have finished',
+      );
+    }
+  }
+  try {
+    await requestPhase(registry, token, 'Teardown', {
+      ...options,
+      change: (s) => ({ ...s, hurry: s.hurry || options.hurry }),
+    });
+  } catch (error) {
+    if (!(error instanceof HostDownError) || session.reconciler === null) throw error;
+    await registry.setHostEnabled(
+      session.reconciler,
+      false,
+      `session ${token} was released while this host was down; wipe its bricks, then enable the host`,
+    );
+  }
+  await registry.releaseSession(token);
+  return 'released';
+}

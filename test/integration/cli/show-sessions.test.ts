@@ -1,0 +1,153 @@
+/**
+ * `show_sessions` through the built binary, parsed as Slurm parses it (contract §3.1, §3.3):
+ * one top-level key holding an array of objects, integers as JSON integers, string tokens.
+ */
+import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import { KeyLayout } from '../../../src/registry/keys';
+import { Registry } from '../../../src/registry/registry';
+import { runBinary, type CliRun } from '../../support/cli';
+import { freePort } from '../../support/etcd-server';
+import { testEtcdStore } from '../../support/test-etcd';
+
+const GiB = 1024n ** 3n;
+
+/** Parse as Slurm does: apostrophes become quotes first, then one object with one array. */
+function slurmSessions(run: CliRun): Record<string, unknown>[] {
+  expect(run.output).not.toContain("'");
+  const parsed: unknown = JSON.parse(run.output.replace(/'/g, '"'));
+  expect(parsed).toEqual(expect.any(Object));
+  const keys = Object.keys(parsed as object);
+  expect(keys).toEqual(['sessions']);
+  const sessions = (parsed as { sessions: unknown }).sessions;
+  expect(Array.isArray(sessions)).toBe(true);
+  return sessions as Record<string, unknown>[];
+}
+
+describe('dw_wlm_cli show_sessions', () => {
+  let store: EtcdKeystore;
+  let registry: Registry;
+  let prefix: string;
+
+  const showSessions = (env: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
+    runBinary('dw_wlm_cli', ['--function', 'show_sessions'], { prefix, env });
+
+  beforeEach(async () => {
+    const created = testEtcdStore('show-sessions');
+    store = created.store;
+    prefix = created.config.prefix;
+    registry = new Registry(store, new KeyLayout(prefix));
+    await registry.ensurePool('wlm_pool', GiB);
+    await registry.registerHost({
+      name: 'storage1',
+      bricks: [0, 1, 2, 3].map((i) => ({
+        device: `nvme${i}n1`,
+        capacityBytes: GiB,
+        pool: 'wlm_pool',
+      })),
+    });
+    const lease = await store.grantLease(60);
+    await registry.markAlive('storage1', lease.id);
+  });
+
+  afterEach(async () => {
+    await store.close();
+  });
+
+  it('lists job, zero-size and persistent sessions with integer fields and string tokens', async () => {
+    const job = await registry.createSession({
+      token: '1234',
+      kind: 'job',
+      owner: { uid: 1001, gid: 1001 },
+      pool: 'wlm_pool',
+      requestedBytes: 2n * GiB,
+    });
+    const empty = await registry.createSession({
+      token: '1235',
+      kind: 'job',
+      owner: { uid: 1002, gid: 1002 },
+      pool: 'wlm_pool',
+      requestedBytes: 0n,
+    });
+    const persistent = await registry.createSession({
+      token: 'p1',
+      kind: 'persistent',
+      owner: { uid: 1003, gid: 1003 },
+      pool: 'wlm_pool',
+      requestedBytes: GiB,
+    });
+
+    const run = await showSessions();
+
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const sessions = slurmSessions(run);
+    expect(sessions).toEqual(
+      [job.session, empty.session, persistent.session].map((s) => ({
+        id: s.id,
+        token: s.token,
+        owner: s.owner.uid,
+        created: s.createdAt,
+      })),
+    );
+    for (const session of sessions) {
+      expect(Number.isInteger(session.id)).toBe(true);
+      expect(Number.isInteger(session.owner)).toBe(true);
+      expect(Number.isInteger(session.created)).toBe(true);
+      expect(typeof session.token).toBe('string');
+    }
+    // A float such as 1700000000.0 would be read as 0 by json-c: the text must hold integers.
+    expect(run.stdout).toContain(`"id":${job.session.id},"token":"1234"`);
+  });
+
+  it('prints an empty array when there are no sessions', async () => {
+    const run = await showSessions();
+    expect(run).toEqual({
+      output: '{"sessions":[]}\n',
+      stdout: '{"sessions":[]}\n',
+      stderr: '',
+      code: 0,
+    });
+  });
+
+  it('keeps listing a session until it is released', async () => {
+    await registry.createSession({
+      token: '77',
+      kind: 'job',
+      owner: { uid: 1001, gid: 1001 },
+      pool: 'wlm_pool',
+      requestedBytes: GiB,
+    });
+    expect(slurmSessions(await showSessions()).map((s) => s.token)).toEqual(['77']);
+    await registry.releaseSession('77');
+    expect(slurmSessions(await showSessions())).toEqual([]);
+  });
+
+  it('fails with one line and no JSON when etcd cannot be reached', async () => {
+    const run = await showSessions({
+      ETCDCTL_ENDPOINTS: `127.0.0.1:${await freePort()}`,
+      DAC_ETCD_TIMEOUT_MS: '1000',
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.output).not.toContain('{');
+    expect(run.output).toMatch(/^etcd at http:\/\/127\.0\.0\.1:\d+ did not answer[^\n]*\n$/);
+  });
+
+  it('fails rather than print a partial list when one session record is unreadable', async () => {
+    await registry.createSession({
+      token: '1234',
+      kind: 'job',
+      owner: { uid: 1001, gid: 1001 },
+      pool: 'wlm_pool',
+      requestedBytes: 0n,
+    });
+    await store.put(`${prefix}sessions/1240`, '{"schemaVersion":1,"id":"oops"}');
+
+    const run = await showSessions();
+
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.output).not.toContain('{"sessions"');
+    expect(run.output).toMatch(/^etcd record \S*sessions\/1240 is invalid: [^\n]*\n$/);
+  });
+});

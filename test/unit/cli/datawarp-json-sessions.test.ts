@@ -1,0 +1,79 @@
+import {
+  allocatedBytes,
+  instancesAnswer,
+  InvalidAnswerError,
+  realSizeAnswer,
+  sessionsAnswer,
+  type SessionSummary,
+} from '../../../src/cli/datawarp-json';
+
+const GiB = 1024n ** 3n;
+
+function session(overrides: Partial<SessionSummary> = {}): SessionSummary {
+  return {
+    id: 41,
+    token: '1234',
+    owner: { uid: 1001, gid: 1002 },
+    createdAt: 1700000000,
+    bricks: [
+      { host: 'storage1', device: 'nvme0n1' },
+      { host: 'storage2', device: 'nvme0n1' },
+    ],
+    granularityBytes: GiB,
+    computeHosts: ['node01'],
+    ...overrides,
+  };
+}
+
+describe('DataWarp JSON for sessions', () => {
+  it('counts whole bricks of the session granularity as its size', () => {
+    expect(allocatedBytes(session())).toBe(2n * GiB);
+    expect(allocatedBytes(session({ bricks: [], granularityBytes: 0n }))).toBe(0n);
+  });
+
+  it('lists sessions with integer id, owner and created and a string token', () => {
+    const text = sessionsAnswer([
+      session(),
+      session({ id: 42, token: 'p1', owner: { uid: 7, gid: 7 }, createdAt: 1700000100 }),
+    ]);
+    expect(text).toBe(
+      '{"sessions":[{"id":41,"token":"1234","owner":1001,"created":1700000000},' +
+        '{"id":42,"token":"p1","owner":7,"created":1700000100}]}',
+    );
+  });
+
+  it('gives an empty sessions array when there are none', () => {
+    expect(sessionsAnswer([])).toBe('{"sessions":[]}');
+  });
+
+  it('lists instances only for sessions that hold bricks, linked by integer id', () => {
+    const text = instancesAnswer([
+      session(),
+      session({ id: 43, token: '99', bricks: [], granularityBytes: 0n, computeHosts: [] }),
+    ]);
+    expect(text).toBe(
+      '{"instances":[{"id":41,"capacity":{"bytes":2147483648,"nodes":1},"links":{"session":41}}]}',
+    );
+  });
+
+  it('prints byte counts beyond 2^32 as plain integers', () => {
+    const big = session({ granularityBytes: 1600n * GiB });
+    expect(instancesAnswer([big])).toContain('"bytes":3435973836800,');
+    expect(realSizeAnswer(big)).toBe('{"token":"1234","capacity":3435973836800,"units":"bytes"}');
+  });
+
+  it('refuses a size a double cannot hold exactly rather than print it rounded', () => {
+    const huge = session({ granularityBytes: 2n ** 60n });
+    expect(() => realSizeAnswer(huge)).toThrow(InvalidAnswerError);
+    expect(() => instancesAnswer([huge])).toThrow(InvalidAnswerError);
+  });
+
+  it('reports real_size in bytes, 0 for a zero-size session', () => {
+    expect(realSizeAnswer(session())).toBe(
+      '{"token":"1234","capacity":2147483648,"units":"bytes"}',
+    );
+    expect(realSizeAnswer(session({ bricks: [], granularityBytes: 0n }))).toBe(
+      '{"token":"1234","capacity":0,"units":"bytes"}',
+    );
+  });
+});

@@ -8,13 +8,23 @@ import type { Keystore } from '../keystore/keystore';
 import type { Logger } from '../logging/logger';
 import type { Registry } from '../registry/registry';
 
+/**
+ * etcd deadline for `job_process` and `paths`, which run inside slurmctld while it holds its
+ * locks (ValidateTimeout, 5 s): an etcd that accepts connections but never answers must not
+ * cost the whole default deadline (3 s) on every submission or launch.
+ */
+export const INLINE_ETCD_TIMEOUT_MS = 1000;
+
 export interface CliContext {
   log: Logger;
   env: NodeJS.ProcessEnv;
   /** The etcd settings from the environment (ConfigError if they are invalid). */
   etcdConfig(): Promise<EtcdConfig>;
-  /** The registry on etcd; connects on first use. */
-  registry(): Promise<Registry>;
+  /**
+   * The registry on etcd; connects on first use. `maxTimeoutMs` caps the etcd request deadline
+   * for calls that run inside slurmctld or under a short fixed limit (dwstat's 2 s).
+   */
+  registry(options?: { maxTimeoutMs?: number }): Promise<Registry>;
   /** Close connections; called once the command has finished. */
   close(): Promise<void>;
 }
@@ -34,9 +44,13 @@ export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env)
       }
       return config;
     },
-    async registry() {
+    async registry(options = {}) {
       if (!registry) {
-        const etcdConfig = await context.etcdConfig();
+        const configured = await context.etcdConfig();
+        const etcdConfig = {
+          ...configured,
+          timeoutMs: Math.min(configured.timeoutMs, options.maxTimeoutMs ?? Infinity),
+        };
         const [{ EtcdKeystore }, { Registry: RegistryClass }, { KeyLayout }] = await Promise.all([
           import('../keystore/etcd-keystore'),
           import('../registry/registry'),

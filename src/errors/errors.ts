@@ -59,6 +59,16 @@ export class NotFoundError extends DacError {
   readonly kind = 'user';
 }
 
+/**
+ * No session has this token. Slurm treats output containing `No matching session` or
+ * `token not found` as "nothing to do" for data_in, data_out and teardown: keep both phrases.
+ */
+export class NoMatchingSessionError extends NotFoundError {
+  constructor(readonly token: string) {
+    super(`No matching session for token ${token} (token not found)`);
+  }
+}
+
 /** A request conflicts with existing state (e.g. a name already in use). */
 export class ConflictError extends DacError {
   readonly code = 'E_CONFLICT';

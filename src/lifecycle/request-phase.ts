@@ -1,5 +1,5 @@
 /** Ask for a step and wait until dacd has done it (see phases.ts and wait-for-phase.ts). */
-import { NotFoundError } from '../errors/errors';
+import { NoMatchingSessionError } from '../errors/errors';
 import type { Phase, SessionRecord } from '../registry/model';
 import type { Registry } from '../registry/registry';
 import { planPhaseRequest } from './phases';
@@ -10,13 +10,6 @@ export interface PhaseRequestOptions extends WaitOptions {
   change?: (session: SessionRecord) => SessionRecord;
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number;
-}
-
-/** No session has this token. Slurm treats `No matching session` as "nothing to do". */
-export class NoMatchingSessionError extends NotFoundError {
-  constructor(readonly token: string) {
-    super(`No matching session for token ${token} (token not found)`);
-  }
 }
 
 /**

@@ -11,7 +11,7 @@ import {
 } from '../../directives';
 import { StoreUnavailableError, ValidationError } from '../../errors/errors';
 import type { PoolView } from '../../registry/inventory';
-import type { CliContext } from '../context';
+import { INLINE_ETCD_TIMEOUT_MS, type CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
 import type { CommandResult } from '../run';
 import { readJobScript } from '../slurm-args';
@@ -56,33 +56,14 @@ export async function jobProcessCommand(
   return undefined;
 }
 
-/**
- * How long `job_process` waits for etcd. slurmctld holds its locks while we run and gives up
- * after ValidateTimeout (5 s); an etcd that accepts connections but never answers would
- * otherwise cost the whole default request deadline (3 s) on every submission.
- */
-export const JOB_PROCESS_ETCD_TIMEOUT_MS = 1000;
-
 /** The pool table from one read, or undefined (logged) when etcd cannot be reached in time. */
 async function readPools(context: CliContext): Promise<PoolView[] | undefined> {
-  const config = await context.etcdConfig();
-  // A client of our own, because the context's client has the long default deadline.
-  const [{ EtcdKeystore }, { Registry }, { KeyLayout }] = await Promise.all([
-    import('../../keystore/etcd-keystore'),
-    import('../../registry/registry'),
-    import('../../registry/keys'),
-  ]);
-  const store = new EtcdKeystore({
-    ...config,
-    timeoutMs: Math.min(config.timeoutMs, JOB_PROCESS_ETCD_TIMEOUT_MS),
-  });
   try {
-    return await new Registry(store, new KeyLayout(config.prefix)).pools();
+    const registry = await context.registry({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS });
+    return await registry.pools();
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     context.log.warn({ err: error }, 'etcd unavailable: validating without pool checks');
     return undefined;
-  } finally {
-    await store.close().catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@
  * Runs synchronously inside slurmctld at job launch, so: one etcd read, no daemon round trip.
  */
 import { mountRootFromEnv } from '../../lifecycle/buffer-paths';
-import type { CliContext } from '../context';
+import { INLINE_ETCD_TIMEOUT_MS, type CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
 import { requireSession } from '../find-session';
 import { pathFileContent, pathFileLines, writeFileAtomically } from '../path-file';
@@ -19,7 +19,10 @@ export async function pathsCommand(
   const pathFile = args.pathfile ?? '';
   // Check our settings before touching etcd: a bad DAC_MOUNT_ROOT fails the same either way.
   const mountRoot = mountRootFromEnv(context.env);
-  const session = await requireSession(await context.registry(), token);
+  const session = await requireSession(
+    await context.registry({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS }),
+    token,
+  );
   const lines = pathFileLines(session, mountRoot);
   await writeFileAtomically(pathFile, pathFileContent(lines));
   context.log.info({ token, pathFile, lines }, 'path file written');

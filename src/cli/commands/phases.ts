@@ -5,7 +5,8 @@
  */
 import type { Phase } from '../../registry/model';
 import type { SessionRecord } from '../../registry/model';
-import { NoMatchingSessionError, requestPhase } from '../../lifecycle/request-phase';
+import { NoMatchingSessionError } from '../../errors/errors';
+import { requestPhase } from '../../lifecycle/request-phase';
 import type { TimedStep } from '../../lifecycle/deadlines';
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';

@@ -3,7 +3,7 @@
  * token is success (Slurm re-queues a failed teardown forever). The job script is not read.
  */
 import { teardownSession } from '../../lifecycle/teardown';
-import { NoMatchingSessionError } from '../../lifecycle/request-phase';
+import { NoMatchingSessionError } from '../../errors/errors';
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
 import type { CommandResult } from '../run';

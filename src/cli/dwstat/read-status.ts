@@ -9,8 +9,8 @@ import type { DwstatStatus } from './render';
 import { instanceStatuses, nodeStatuses, poolStatuses, sessionStatuses } from './status';
 
 /**
- * Deadline of each etcd request when DAC_ETCD_TIMEOUT_MS is not set: Slurm kills dwstat after
- * a fixed 2 s that includes Node start-up, so the default 3 s could never report its error.
+ * Longest deadline of each etcd request: Slurm kills dwstat after a fixed 2 s that includes Node
+ * start-up, so the default 3 s (or a longer DAC_ETCD_TIMEOUT_MS) could never report its error.
  */
 export const DWSTAT_ETCD_TIMEOUT_MS = 1200;
 
@@ -26,12 +26,7 @@ export async function readStatus(
   const needSessions = wants('sessions', 'instances');
   if (!needInventory && !needSessions) return status;
 
-  const config = await context.etcdConfig();
-  if (context.env.DAC_ETCD_TIMEOUT_MS === undefined) {
-    // The context's registry connects with this same config object on first use.
-    config.timeoutMs = Math.min(config.timeoutMs, DWSTAT_ETCD_TIMEOUT_MS);
-  }
-  const registry = await context.registry();
+  const registry = await context.registry({ maxTimeoutMs: DWSTAT_ETCD_TIMEOUT_MS });
   const [inventory, sessions] = await Promise.all([
     needInventory ? registry.readInventory() : undefined,
     needSessions ? registry.sessions() : undefined,

@@ -85,6 +85,33 @@ say "what Slurm sees: dw_wlm_cli --function pools"
 echo "$answer"
 case "$answer" in *'"free":8'*) ;; *) echo "the pool did not reach 8 free bricks"; exit 1 ;; esac
 
+say "what operators see: dwstat and dwstat nodes"
+"$root/bin/dwstat"
+echo
+"$root/bin/dwstat" nodes
+
+say "job_process, as sbatch runs it: a valid script, then one with mistakes"
+cat >"$run/good-job.sh" <<'JOB'
+#!/bin/bash
+#SBATCH -N 1
+#DW jobdw capacity=150GiB access_mode=striped type=scratch
+#DW stage_in source=/home/alice/input.dat destination=$DW_JOB_STRIPED/input.dat type=file
+#DW stage_out source=$DW_JOB_STRIPED/results destination=/home/alice/results type=directory
+srun ./simulate
+JOB
+cat >"$run/bad-job.sh" <<'JOB'
+#!/bin/bash
+#DW jobdw capacity=1.5TB access_mode=stripped
+#DW stage_in source=input.dat destination=$DW_JOB_STRIPED/input.dat type=file
+JOB
+for job in good-job.sh bad-job.sh; do
+  echo "\$ dw_wlm_cli --function job_process --job $job"
+  set +e
+  "$root/bin/dw_wlm_cli" --function job_process --job "$run/$job"
+  echo "(exit $?)"
+  set -e
+done
+
 if $keep; then
   say "left running; ETCDCTL_ENDPOINTS=$ETCDCTL_ENDPOINTS; stop with: scripts/demo.sh stop"
 fi

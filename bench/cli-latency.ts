@@ -206,7 +206,9 @@ function measure(list: Command[], env: NodeJS.ProcessEnv): Map<string, number[]>
       const ms = runOnce(command, env);
       if (round >= WARMUP_ROUNDS) samples.get(command.label)!.push(ms);
     }
-    progress(`round ${round + 1}/${WARMUP_ROUNDS + ROUNDS}${round < WARMUP_ROUNDS ? ' (warm-up)' : ''}`);
+    progress(
+      `round ${round + 1}/${WARMUP_ROUNDS + ROUNDS}${round < WARMUP_ROUNDS ? ' (warm-up)' : ''}`,
+    );
   }
   return samples;
 }
@@ -267,7 +269,10 @@ function resultSection(
   const table = markdownTable(header, list.map(row), [false, true, true, true, true, false]);
   const facts = machineFacts(node, process.env.ETCD_BINARY ?? 'etcd');
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   const quantity = PLAN.hosts * PLAN.bricksPerHost;
   const section = [
     `## ${date}`,

@@ -7,11 +7,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { runBinary, type CliRun } from '../../support/cli';
 import { FakeDacd } from '../../support/fake-dacd';
-import { testEtcdStore } from '../../support/test-etcd';
+import { addHosts, openRegistry } from '../../support/registry-fixture';
 
 const GiB = 1024n ** 3n;
 
@@ -49,21 +48,16 @@ describe('Slurm steps through dw_wlm_cli', () => {
   ];
 
   beforeEach(async () => {
-    const created = testEtcdStore('lifecycle');
-    store = created.store;
-    prefix = created.config.prefix;
-    registry = new Registry(store, new KeyLayout(prefix));
-    await registry.ensurePool('wlm_pool', GiB);
-    for (const host of ['storage1', 'storage2']) {
-      await registry.registerHost({
-        name: host,
-        bricks: [0, 1, 2].map((i) => ({
-          device: `nvme${i}n1`,
-          capacityBytes: GiB,
-          pool: 'wlm_pool',
-        })),
-      });
-    }
+    const fixture = openRegistry('lifecycle');
+    ({ store, registry, prefix } = fixture);
+    // The stand-in dacd makes the hosts alive on its own lease.
+    await addHosts(fixture, {
+      pool: 'wlm_pool',
+      granularity: GiB,
+      hosts: ['storage1', 'storage2'],
+      bricksPerHost: 3,
+      dead: ['storage1', 'storage2'],
+    });
     dacd = new FakeDacd(store, registry, ['storage1', 'storage2']);
     await dacd.start();
     dir = mkdtempSync(join(tmpdir(), 'dac-lifecycle-'));

@@ -14,11 +14,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { KeyLayout } from '../../../src/registry/keys';
 import type { AccessMode } from '../../../src/registry/model';
 import { Registry } from '../../../src/registry/registry';
 import { runBinary, type CliRun } from '../../support/cli';
-import { testEtcdStore } from '../../support/test-etcd';
+import { addHosts, openRegistry } from '../../support/registry-fixture';
 
 const GiB = 1024n ** 3n;
 const ROOT = '/mnt/dw';
@@ -60,21 +59,14 @@ describe('dw_wlm_cli paths', () => {
   }
 
   beforeEach(async () => {
-    const created = testEtcdStore('paths');
-    store = created.store;
-    prefix = created.config.prefix;
-    registry = new Registry(store, new KeyLayout(prefix));
-    await registry.ensurePool('wlm_pool', GiB);
-    await registry.registerHost({
-      name: 'storage1',
-      bricks: [0, 1, 2, 3].map((i) => ({
-        device: `nvme${i}n1`,
-        capacityBytes: GiB,
-        pool: 'wlm_pool',
-      })),
+    const fixture = openRegistry('paths');
+    ({ store, registry, prefix } = fixture);
+    await addHosts(fixture, {
+      pool: 'wlm_pool',
+      granularity: GiB,
+      hosts: ['storage1'],
+      bricksPerHost: 4,
     });
-    const lease = await store.grantLease(60);
-    await registry.markAlive('storage1', lease.id);
     dir = mkdtempSync(join(tmpdir(), 'dac-paths-'));
     job = join(dir, 'script');
     writeFileSync(job, '#!/bin/bash\n#DW jobdw capacity=1GiB\nsrun app\n\0', { mode: 0o600 });

@@ -3,10 +3,9 @@
  * really allocated (whole bricks), `units` "bytes"; a one-line error for an unknown token.
  */
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { runBinary, type CliRun } from '../../support/cli';
-import { testEtcdStore } from '../../support/test-etcd';
+import { addHosts, openRegistry } from '../../support/registry-fixture';
 
 const GiB = 1024n ** 3n;
 
@@ -19,21 +18,14 @@ describe('dw_wlm_cli real_size', () => {
     runBinary('dw_wlm_cli', ['--function', 'real_size', '--token', token], { prefix });
 
   beforeEach(async () => {
-    const created = testEtcdStore('real-size');
-    store = created.store;
-    prefix = created.config.prefix;
-    registry = new Registry(store, new KeyLayout(prefix));
-    await registry.ensurePool('wlm_pool', GiB);
-    await registry.registerHost({
-      name: 'storage1',
-      bricks: [0, 1, 2, 3].map((i) => ({
-        device: `nvme${i}n1`,
-        capacityBytes: GiB,
-        pool: 'wlm_pool',
-      })),
+    const fixture = openRegistry('real-size');
+    ({ store, registry, prefix } = fixture);
+    await addHosts(fixture, {
+      pool: 'wlm_pool',
+      granularity: GiB,
+      hosts: ['storage1'],
+      bricksPerHost: 4,
     });
-    const lease = await store.grantLease(60);
-    await registry.markAlive('storage1', lease.id);
   });
 
   afterEach(async () => {

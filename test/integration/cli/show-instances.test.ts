@@ -4,11 +4,10 @@
  * `links.session` equal to the session's `id` in `show_sessions`.
  */
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { runBinary, type CliRun } from '../../support/cli';
 import { freePort } from '../../support/etcd-server';
-import { testEtcdStore } from '../../support/test-etcd';
+import { addHosts, openRegistry } from '../../support/registry-fixture';
 
 const GiB = 1024n ** 3n;
 /** Large bricks, so that sizes go past 2^32 and must still print as plain integers. */
@@ -38,23 +37,14 @@ describe('dw_wlm_cli show_instances', () => {
     runBinary('dw_wlm_cli', ['--function', fn], { prefix, env });
 
   beforeEach(async () => {
-    const created = testEtcdStore('show-instances');
-    store = created.store;
-    prefix = created.config.prefix;
-    registry = new Registry(store, new KeyLayout(prefix));
-    await registry.ensurePool('wlm_pool', GRAN);
-    for (const host of ['storage1', 'storage2']) {
-      await registry.registerHost({
-        name: host,
-        bricks: [0, 1, 2].map((i) => ({
-          device: `nvme${i}n1`,
-          capacityBytes: GRAN,
-          pool: 'wlm_pool',
-        })),
-      });
-      const lease = await store.grantLease(60);
-      await registry.markAlive(host, lease.id);
-    }
+    const fixture = openRegistry('show-instances');
+    ({ store, registry, prefix } = fixture);
+    await addHosts(fixture, {
+      pool: 'wlm_pool',
+      granularity: GRAN,
+      hosts: ['storage1', 'storage2'],
+      bricksPerHost: 3,
+    });
   });
 
   afterEach(async () => {

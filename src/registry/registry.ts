@@ -129,6 +129,7 @@ export class Registry {
    */
   async registerHost(registration: HostRegistration): Promise<boolean> {
     const devices = new Set<string>();
+    const pools = new Map<string, PoolRecord>();
     for (const brick of registration.bricks) {
       if (devices.has(brick.device)) {
         throw new ValidationError(
@@ -136,7 +137,8 @@ export class Registry {
         );
       }
       devices.add(brick.device);
-      const pool = await this.getPool(brick.pool);
+      const pool = pools.get(brick.pool) ?? (await this.getPool(brick.pool));
+      pools.set(pool.name, pool);
       if (brick.capacityBytes !== pool.granularityBytes) {
         throw new ValidationError(
           `host ${registration.name}: brick ${brick.device} has ${formatBytes(brick.capacityBytes)}` +

@@ -98,3 +98,15 @@ export class DeadlineError extends DacError {
   readonly code = 'E_DEADLINE';
   readonly kind = 'transient';
 }
+
+/** dacd reported that a step failed; its message is for the job owner. */
+export class StepFailedError extends DacError {
+  readonly code = 'E_STEP_FAILED';
+  readonly kind = 'user';
+}
+
+/** The storage host serving a session is down (no liveness lease). */
+export class HostDownError extends DacError {
+  readonly code = 'E_HOST_DOWN';
+  readonly kind = 'transient';
+}

@@ -3,10 +3,10 @@
  * reads the job script (Slurm may pass a dummy), and always ends: if the serving host stays
  * down, the bricks are released anyway and the host is drained for an operator to check them.
  */
-import { ConflictError } from '../errors/errors';
+import { ConflictError, HostDownError } from '../errors/errors';
 import type { Registry } from '../registry/registry';
 import { requestPhase } from './request-phase';
-import { HostDownError, type WaitOptions } from './wait-for-phase';
+import type { WaitOptions } from './wait-for-phase';
 
 export type TeardownOutcome = 'released' | 'not-found';
 

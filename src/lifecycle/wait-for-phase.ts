@@ -4,23 +4,11 @@
  * completed; dacd reported an error; the host stayed down for the grace period; the deadline
  * passed. Each failure is one line the job's owner can act on.
  */
-import { DacError, DeadlineError, NotFoundError } from '../errors/errors';
+import { DeadlineError, HostDownError, NotFoundError, StepFailedError } from '../errors/errors';
 import type { Watch } from '../keystore/keystore';
 import type { Phase, SessionRecord } from '../registry/model';
 import type { Registry, StoredSession } from '../registry/registry';
 import { isPhaseDone, PHASE_ACTION } from './phases';
-
-/** dacd reported that a step failed. */
-export class StepFailedError extends DacError {
-  readonly code = 'E_STEP_FAILED';
-  readonly kind = 'user';
-}
-
-/** The storage host serving a session is down. */
-export class HostDownError extends DacError {
-  readonly code = 'E_HOST_DOWN';
-  readonly kind = 'transient';
-}
 
 export interface WaitOptions {
   /** Give up after this many milliseconds. */

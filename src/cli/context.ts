@@ -4,9 +4,10 @@
  * 200 ms budget.
  */
 import type { EtcdConfig } from '../config/etcd-config';
-import type { Keystore } from '../keystore/keystore';
+import type { KeyReader, Keystore } from '../keystore/keystore';
 import type { Logger } from '../logging/logger';
 import type { Registry } from '../registry/registry';
+import type { RegistryReader } from '../registry/registry-reader';
 
 /**
  * etcd deadline for `job_process` and `paths`, which run inside slurmctld while it holds its
@@ -25,8 +26,18 @@ export interface CliContext {
    * for calls that run inside slurmctld or under a short fixed limit (dwstat's 2 s).
    */
   registry(options?: { maxTimeoutMs?: number }): Promise<Registry>;
+  /**
+   * Reads only, through etcd's JSON gateway: no gRPC client to load, for the calls Slurm makes
+   * inline or every 30 s. `maxTimeoutMs` as for `registry`.
+   */
+  reader(options?: { maxTimeoutMs?: number }): Promise<RegistryReader>;
   /** Close connections; called once the command has finished. */
   close(): Promise<void>;
+}
+
+/** The settings with the request deadline capped at `maxTimeoutMs`. */
+function cappedConfig(config: EtcdConfig, maxTimeoutMs = Infinity): EtcdConfig {
+  return { ...config, timeoutMs: Math.min(config.timeoutMs, maxTimeoutMs) };
 }
 
 /** The production context: settings from the environment, state in etcd. */
@@ -34,6 +45,8 @@ export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env)
   let config: EtcdConfig | undefined;
   let store: Keystore | undefined;
   let registry: Registry | undefined;
+  let httpReader: KeyReader | undefined;
+  let reader: RegistryReader | undefined;
   const context: CliContext = {
     log,
     env,
@@ -46,11 +59,7 @@ export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env)
     },
     async registry(options = {}) {
       if (!registry) {
-        const configured = await context.etcdConfig();
-        const etcdConfig = {
-          ...configured,
-          timeoutMs: Math.min(configured.timeoutMs, options.maxTimeoutMs ?? Infinity),
-        };
+        const etcdConfig = cappedConfig(await context.etcdConfig(), options.maxTimeoutMs);
         const [{ EtcdKeystore }, { Registry: RegistryClass }, { KeyLayout }] = await Promise.all([
           import('../keystore/etcd-keystore'),
           import('../registry/registry'),
@@ -61,8 +70,22 @@ export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env)
       }
       return registry;
     },
+    async reader(options = {}) {
+      if (!reader) {
+        const etcdConfig = cappedConfig(await context.etcdConfig(), options.maxTimeoutMs);
+        const [{ EtcdHttpReader }, { RegistryReader: ReaderClass }, { KeyLayout }] =
+          await Promise.all([
+            import('../keystore/etcd-http-reader'),
+            import('../registry/registry-reader'),
+            import('../registry/keys'),
+          ]);
+        httpReader = new EtcdHttpReader(etcdConfig);
+        reader = new ReaderClass(httpReader, new KeyLayout(etcdConfig.prefix));
+      }
+      return reader;
+    },
     async close() {
-      await store?.close();
+      await Promise.all([store?.close(), httpReader?.close()]);
     },
   };
   return context;

@@ -6,17 +6,12 @@
  * (`EtcdConfig.timeoutMs`, default 3 s) and an unreachable etcd fails with one message that
  * names the endpoints.
  */
-import { readFileSync } from 'node:fs';
 import { Etcd3, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
 import { handleWhen, noop, retry, ConstantBackoff, type IPolicy } from 'cockatiel';
 import type { EtcdConfig } from '../config/etcd-config';
-import {
-  ConfigError,
-  DacError,
-  DeadlineError,
-  LeaseLostError,
-  StoreUnavailableError,
-} from '../errors/errors';
+import { readTlsMaterial, unavailableMessage } from './etcd-connection';
+import { prefixEnd } from './key-range';
+import { DacError, DeadlineError, LeaseLostError, StoreUnavailableError } from '../errors/errors';
 import type {
   Compare,
   KeyValue,
@@ -51,19 +46,6 @@ const FIELDS = {
 } as const;
 const RESULTS = { '==': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
 
-/** The smallest key greater than every key starting with `prefix` (etcd's range_end). */
-export function prefixEnd(prefix: string): Buffer {
-  const bytes = Buffer.from(prefix);
-  for (let i = bytes.length - 1; i >= 0; i -= 1) {
-    if (bytes[i]! < 0xff) {
-      const end = Buffer.from(bytes.subarray(0, i + 1));
-      end[i] = bytes[i]! + 1;
-      return end;
-    }
-  }
-  return Buffer.from([0]); // all 0xff: to the end of the keyspace
-}
-
 function toKeyValue(kv: IKeyValue): KeyValue {
   const lease = String(kv.lease ?? '0');
   return {
@@ -80,31 +62,18 @@ function isLeaseNotFound(error: unknown): boolean {
   return error instanceof Error && /lease not found/i.test(error.message);
 }
 
-function readTlsFile(path: string, variable: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new ConfigError(`${variable}: cannot read ${path} (${(error as Error).message})`);
-  }
-}
-
 /** A Keystore backed by etcd. Construct one per process and `close()` it when done. */
 export class EtcdKeystore implements Keystore {
   private readonly client: Etcd3;
-  private readonly where: string;
   private closed = false;
 
   constructor(private readonly config: EtcdConfig) {
-    this.where = config.endpoints.join(',');
-    const credentials = config.tls
+    const tls = readTlsMaterial(config);
+    const credentials = tls
       ? {
-          rootCertificate: readTlsFile(config.tls.caFile, 'ETCDCTL_CA_FILE'),
-          ...(config.tls.certFile
-            ? { certChain: readTlsFile(config.tls.certFile, 'ETCDCTL_CERT_FILE') }
-            : {}),
-          ...(config.tls.keyFile
-            ? { privateKey: readTlsFile(config.tls.keyFile, 'ETCDCTL_KEY_FILE') }
-            : {}),
+          rootCertificate: tls.ca,
+          ...(tls.cert ? { certChain: tls.cert } : {}),
+          ...(tls.key ? { privateKey: tls.key } : {}),
         }
       : undefined;
     // With several endpoints, a request that fails for a transport reason moves on to the
@@ -161,8 +130,7 @@ export class EtcdKeystore implements Keystore {
   }
 
   private unavailableMessage(): string {
-    const seconds = Math.round(this.config.timeoutMs / 100) / 10;
-    return `etcd at ${this.where} did not answer within ${seconds} s`;
+    return unavailableMessage(this.config);
   }
 
   async get(key: string): Promise<KeyValue | undefined> {

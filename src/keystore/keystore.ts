@@ -100,17 +100,27 @@ export interface PutOptions {
 }
 
 /**
+ * Reading only: what the read-only Slurm calls (`pools`, `show_sessions`, ...) need. Every
+ * method rejects with a `DacError` subclass on failure (`StoreUnavailableError` when the store
+ * cannot be reached in time). `close()` is idempotent.
+ */
+export interface KeyReader {
+  /** Read one key, or `undefined` if it does not exist. */
+  get(key: string): Promise<KeyValue | undefined>;
+  /** Read every key starting with `prefix`, sorted by key, in one consistent snapshot. */
+  range(prefix: string): Promise<RangeResult>;
+  /** Release connections and timers. The reader is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/**
  * The state store. Every method rejects with a `DacError` subclass on failure:
  * `StoreUnavailableError` when the store cannot be reached in time or is closed,
  * `LeaseLostError` when a lease named in a write (or kept alive) no longer exists, and
  * `ValidationError` for a request etcd would refuse (empty key, a key written twice in one
  * transaction, more than 128 ops). `close()` is idempotent.
  */
-export interface Keystore {
-  /** Read one key, or `undefined` if it does not exist. */
-  get(key: string): Promise<KeyValue | undefined>;
-  /** Read every key starting with `prefix`, sorted by key, in one consistent snapshot. */
-  range(prefix: string): Promise<RangeResult>;
+export interface Keystore extends KeyReader {
   /** Write a key; resolves with the new store revision. */
   put(key: string, value: string, options?: PutOptions): Promise<number>;
   /** Delete a key; resolves true if it existed. */
@@ -124,6 +134,4 @@ export interface Keystore {
   watchPrefix(prefix: string, listener: WatchListener, options?: WatchOptions): Promise<Watch>;
   /** Grant a lease with the given time-to-live in whole seconds. */
   grantLease(ttlSeconds: number): Promise<Lease>;
-  /** Release connections and timers. The store is unusable afterwards. */
-  close(): Promise<void>;
 }

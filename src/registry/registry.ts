@@ -8,10 +8,9 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
-import type { Compare, Keystore, KeyValue, LeaseId, TxnOp, Watch } from '../keystore/keystore';
+import type { Compare, Keystore, LeaseId, TxnOp, Watch } from '../keystore/keystore';
 import { ceilDiv, formatBytes } from '../units/bytes';
-import { buildInventory, poolViews, type Inventory, type PoolView } from './inventory';
-import { KeyLayout } from './keys';
+import type { KeyLayout } from './keys';
 import {
   AliveRecord,
   AllocationRecord,
@@ -24,6 +23,9 @@ import {
   type StageRequest,
 } from './model';
 import { chooseBricks } from './placement';
+import { RegistryReader, type StoredSession } from './registry-reader';
+
+export type { StoredSession } from './registry-reader';
 import { decodeRecord, encodeRecord } from './record-codec';
 
 /** What `createSession` needs to know. */
@@ -52,12 +54,6 @@ export interface RegistryOptions {
   maxAttempts?: number;
 }
 
-/** A session and the revision it was read at. */
-export interface StoredSession {
-  record: SessionRecord;
-  modRevision: number;
-}
-
 export interface HostRegistration {
   name: string;
   bricks: Brick[];
@@ -67,28 +63,18 @@ export interface HostRegistration {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export class Registry {
+export class Registry extends RegistryReader {
   private readonly now: () => number;
   private readonly maxAttempts: number;
 
   constructor(
     private readonly store: Keystore,
-    readonly keys: KeyLayout,
+    keys: KeyLayout,
     options: RegistryOptions = {},
   ) {
+    super(store, keys);
     this.now = options.now ?? Date.now;
     this.maxAttempts = options.maxAttempts ?? 200;
-  }
-
-  /** One range read of pools, hosts, liveness and allocations. */
-  async readInventory(): Promise<Inventory> {
-    const { kvs, revision } = await this.store.range(this.keys.inventory());
-    return buildInventory(this.keys, kvs, revision);
-  }
-
-  /** The pool table (granularity, quantity, free), from one range read. */
-  async pools(): Promise<PoolView[]> {
-    return poolViews(await this.readInventory());
   }
 
   /**
@@ -112,14 +98,6 @@ export class Registry {
       );
     }
     return existing;
-  }
-
-  /** Read one pool; NotFoundError if it does not exist. */
-  async getPool(name: string): Promise<PoolRecord> {
-    const key = this.keys.pool(name);
-    const kv = await this.store.get(key);
-    if (!kv) throw new NotFoundError(`pool "${name}" does not exist`);
-    return decodeRecord(PoolRecord, key, kv.value);
   }
 
   /**
@@ -216,19 +194,6 @@ export class Registry {
     await this.store.put(this.keys.alive(host), encodeRecord(AliveRecord, record), { lease });
   }
 
-  /** Every session, sorted by token. */
-  async sessions(): Promise<SessionRecord[]> {
-    const { kvs } = await this.store.range(this.keys.sessions());
-    return kvs.map((kv) => decodeRecord(SessionRecord, kv.key, kv.value));
-  }
-
-  /** One session, or undefined. */
-  async getSession(token: string): Promise<StoredSession | undefined> {
-    const key = this.keys.session(token);
-    const kv = await this.store.get(key);
-    return kv ? this.decodeSession(kv) : undefined;
-  }
-
   /**
    * Call `onChange` with every new version of a session from `fromRevision` on (undefined when
    * it is deleted). A record that does not validate is passed to `onError`.
@@ -255,12 +220,6 @@ export class Registry {
     );
   }
 
-  /** Whether a host's liveness key exists now, and the store revision of that read. */
-  async hostAlive(host: string): Promise<{ alive: boolean; revision: number }> {
-    const { kvs, revision } = await this.store.range(this.keys.alive(host));
-    return { alive: kvs.some((kv) => kv.key === this.keys.alive(host)), revision };
-  }
-
   /** Call `onChange(alive)` whenever the host's liveness key appears or disappears. */
   async watchHostLiveness(
     host: string,
@@ -275,10 +234,6 @@ export class Registry {
       },
       { fromRevision },
     );
-  }
-
-  private decodeSession(kv: KeyValue): StoredSession {
-    return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
   }
 
   /**

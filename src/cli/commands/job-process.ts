@@ -59,7 +59,7 @@ export async function jobProcessCommand(
 /** The pool table from one read, or undefined (logged) when etcd cannot be reached in time. */
 async function readPools(context: CliContext): Promise<PoolView[] | undefined> {
   try {
-    const registry = await context.registry({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS });
+    const registry = await context.reader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS });
     return await registry.pools();
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;

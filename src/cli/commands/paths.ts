@@ -20,7 +20,7 @@ export async function pathsCommand(
   // Check our settings before touching etcd: a bad DAC_MOUNT_ROOT fails the same either way.
   const mountRoot = mountRootFromEnv(context.env);
   const session = await requireSession(
-    await context.registry({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS }),
+    await context.reader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS }),
     token,
   );
   const lines = pathFileLines(session, mountRoot);

@@ -3,6 +3,6 @@ import type { CliContext } from '../context';
 import { poolsAnswer } from '../datawarp-json';
 
 export async function poolsCommand(context: CliContext): Promise<string> {
-  const registry = await context.registry();
+  const registry = await context.reader();
   return poolsAnswer(await registry.pools(), (await context.etcdConfig()).endpoints.join(','));
 }

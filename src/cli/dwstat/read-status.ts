@@ -26,7 +26,7 @@ export async function readStatus(
   const needSessions = wants('sessions', 'instances');
   if (!needInventory && !needSessions) return status;
 
-  const registry = await context.registry({ maxTimeoutMs: DWSTAT_ETCD_TIMEOUT_MS });
+  const registry = await context.reader({ maxTimeoutMs: DWSTAT_ETCD_TIMEOUT_MS });
   const [inventory, sessions] = await Promise.all([
     needInventory ? registry.readInventory() : undefined,
     needSessions ? registry.sessions() : undefined,

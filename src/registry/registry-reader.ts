@@ -1,0 +1,66 @@
+/**
+ * The registry's reads: pools, hosts, liveness, allocations and sessions, through any
+ * `KeyReader`. The read-only Slurm calls use it on etcd's JSON gateway (no gRPC client to
+ * load); `Registry` adds the writes on a full `Keystore`.
+ */
+import type { KeyReader, KeyValue } from '../keystore/keystore';
+import { NotFoundError } from '../errors/errors';
+import { buildInventory, poolViews, type Inventory, type PoolView } from './inventory';
+import type { KeyLayout } from './keys';
+import { PoolRecord, SessionRecord } from './model';
+import { decodeRecord } from './record-codec';
+
+/** A session and the revision it was read at. */
+export interface StoredSession {
+  record: SessionRecord;
+  modRevision: number;
+}
+
+export class RegistryReader {
+  constructor(
+    private readonly reader: KeyReader,
+    readonly keys: KeyLayout,
+  ) {}
+
+  /** One range read of pools, hosts, liveness and allocations. */
+  async readInventory(): Promise<Inventory> {
+    const { kvs, revision } = await this.reader.range(this.keys.inventory());
+    return buildInventory(this.keys, kvs, revision);
+  }
+
+  /** The pool table (granularity, quantity, free), from one range read. */
+  async pools(): Promise<PoolView[]> {
+    return poolViews(await this.readInventory());
+  }
+
+  /** Read one pool; NotFoundError if it does not exist. */
+  async getPool(name: string): Promise<PoolRecord> {
+    const key = this.keys.pool(name);
+    const kv = await this.reader.get(key);
+    if (!kv) throw new NotFoundError(`pool "${name}" does not exist`);
+    return decodeRecord(PoolRecord, key, kv.value);
+  }
+
+  /** Every session, sorted by token. */
+  async sessions(): Promise<SessionRecord[]> {
+    const { kvs } = await this.reader.range(this.keys.sessions());
+    return kvs.map((kv) => decodeRecord(SessionRecord, kv.key, kv.value));
+  }
+
+  /** One session, or undefined. */
+  async getSession(token: string): Promise<StoredSession | undefined> {
+    const key = this.keys.session(token);
+    const kv = await this.reader.get(key);
+    return kv ? this.decodeSession(kv) : undefined;
+  }
+
+  /** Whether a host's liveness key exists now, and the store revision of that read. */
+  async hostAlive(host: string): Promise<{ alive: boolean; revision: number }> {
+    const { kvs, revision } = await this.reader.range(this.keys.alive(host));
+    return { alive: kvs.some((kv) => kv.key === this.keys.alive(host)), revision };
+  }
+
+  protected decodeSession(kv: KeyValue): StoredSession {
+    return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
+  }
+}

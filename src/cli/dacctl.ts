@@ -159,10 +159,23 @@ function unknownFunction(name: string): UsageError {
   );
 }
 
+/** `dacctl help`: every function with its flags (optional ones in brackets). */
+export function usage(): string {
+  const lines = FUNCTIONS.map((f) => {
+    const flags = [
+      ...f.required.map((flag) => `--${flag} <${flag}>`),
+      ...f.optional.map((flag) => (flag === 'hurry' ? '[--hurry]' : `[--${flag} <${flag}>]`)),
+    ];
+    return `  ${[f.name, ...flags].join(' ')}\n      ${f.describe}`;
+  });
+  return ['usage: dacctl [--function] <function> [flags]', ...lines].join('\n');
+}
+
 /** Parse and run one dacctl command line. */
 export async function dacctl(context: CliContext, args: readonly string[]): Promise<CommandResult> {
   const argv = normaliseArgv(args);
   const name = argv[0];
+  if (name === 'help' || name === '--help' || name === '-h') return usage();
   if (name === undefined || name.startsWith('-')) {
     throw new UsageError('no function given; use --function <name>');
   }

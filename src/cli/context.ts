@@ -1,7 +1,7 @@
 /**
- * What a command needs, built lazily: commands that need no etcd (job_process,
- * show_configurations) never load the gRPC client, which keeps them within Slurm's
- * 200 ms budget.
+ * What a command needs, built lazily: `show_configurations` touches no etcd, the read-only
+ * calls (`pools`, `show_*`, `real_size`, `paths`, `job_process`, dwstat) read through etcd's
+ * JSON gateway, and only the steps that write load the gRPC client (about 250 ms to load).
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import type { KeyReader, Keystore } from '../keystore/keystore';

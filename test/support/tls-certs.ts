@@ -1,8 +1,9 @@
 /** Makes a throw-away CA, an etcd server certificate for 127.0.0.1 and a client certificate. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEtcd, stopEtcd, type RunningEtcd } from './etcd-server';
 
 export interface TestCertificates {
   dir: string;
@@ -90,5 +91,32 @@ export function makeTestCertificates(): TestCertificates {
     serverKeyFile: join(dir, 'server-key.pem'),
     clientCertFile: join(dir, 'client.pem'),
     clientKeyFile: join(dir, 'client-key.pem'),
+  };
+}
+
+/** An etcd that requires TLS client certificates, with the certificates to reach it. */
+export interface TlsEtcd {
+  etcd: RunningEtcd;
+  certs: TestCertificates;
+  /** Stop etcd by pid and remove the certificates. */
+  stop(): void;
+}
+
+/** Make throw-away certificates and start an etcd that requires them. */
+export async function startTlsEtcd(): Promise<TlsEtcd> {
+  const certs = makeTestCertificates();
+  const etcd = await startEtcd({
+    tls: { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile },
+  }).catch((error: unknown) => {
+    rmSync(certs.dir, { recursive: true, force: true });
+    throw error;
+  });
+  return {
+    etcd,
+    certs,
+    stop: () => {
+      stopEtcd(etcd);
+      rmSync(certs.dir, { recursive: true, force: true });
+    },
   };
 }

@@ -12,7 +12,6 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
@@ -20,6 +19,7 @@ import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { runBinary, type CliRun } from '../../support/cli';
 import { freePort } from '../../support/etcd-server';
+import { startSilentServer, type SilentServer } from '../../support/silent-server';
 import { testEtcdStore } from '../../support/test-etcd';
 
 const GiB = 1024n ** 3n;
@@ -195,25 +195,16 @@ describe('dw_wlm_cli job_process', () => {
   });
 
   describe('when etcd accepts connections but never answers', () => {
-    let server: Server;
-    const sockets = new Set<Socket>();
+    let server: SilentServer;
 
     beforeAll(async () => {
-      server = createServer((socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      server = await startSilentServer();
     });
 
-    afterAll(async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    });
+    afterAll(() => server.close());
 
     it('gives up on the pools and answers well before Slurm gives up (5 s)', async () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
+      const { port } = server;
       const started = Date.now();
       const run = await jobProcess(GOOD, { ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` });
       accepted(run);

@@ -1,11 +1,10 @@
 /** Connecting to etcd: deadlines when it is unreachable, and TLS with client certificates. */
-import { rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { etcdConfigFromEnv } from '../../../src/config/etcd-config';
 import { ConfigError, StoreUnavailableError } from '../../../src/errors/errors';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { freePort, startEtcd, stopEtcd, type RunningEtcd } from '../../support/etcd-server';
-import { makeTestCertificates, type TestCertificates } from '../../support/tls-certs';
+import { freePort, type RunningEtcd } from '../../support/etcd-server';
+import { startSilentServer } from '../../support/silent-server';
+import { startTlsEtcd, type TestCertificates, type TlsEtcd } from '../../support/tls-certs';
 
 describe('an unreachable etcd', () => {
   it('fails within 3 s with a message naming the endpoints', async () => {
@@ -23,17 +22,14 @@ describe('an unreachable etcd', () => {
   });
 
   it('gives up after 3 s on a server that accepts connections but never answers', async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as AddressInfo;
+    const silent = await startSilentServer();
+    const { port } = silent;
     const store = new EtcdKeystore(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
     const started = Date.now();
     const error = await store.get('/dac/inventory/pools/x').catch((e: unknown) => e);
     const elapsed = Date.now() - started;
     await store.close();
-    for (const socket of sockets) socket.destroy();
-    silent.close();
+    await silent.close();
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toBe(
       `etcd at http://127.0.0.1:${port} did not answer within 3 s`,
@@ -60,19 +56,15 @@ describe('an unreachable etcd', () => {
 });
 
 describe('etcd with TLS and client certificates', () => {
+  let tls: TlsEtcd;
   let certs: TestCertificates;
   let etcd: RunningEtcd;
 
   beforeAll(async () => {
-    certs = makeTestCertificates();
-    etcd = await startEtcd({
-      tls: { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile },
-    });
+    tls = await startTlsEtcd();
+    ({ certs, etcd } = tls);
   }, 30000);
-  afterAll(() => {
-    if (etcd) stopEtcd(etcd);
-    if (certs) rmSync(certs.dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls?.stop());
 
   it('reads and writes with ETCDCTL_CA_FILE, ETCDCTL_CERT_FILE and ETCDCTL_KEY_FILE', async () => {
     const hostPort = etcd.endpoint.replace('https://', '');

@@ -2,15 +2,14 @@
  * The JSON-gateway reader must read exactly what the gRPC keystore reads, fail the same way
  * when etcd cannot be reached, and speak TLS with client certificates.
  */
-import { rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { etcdConfigFromEnv } from '../../../src/config/etcd-config';
 import { StoreUnavailableError } from '../../../src/errors/errors';
 import { EtcdHttpReader } from '../../../src/keystore/etcd-http-reader';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { freePort, startEtcd, stopEtcd, type RunningEtcd } from '../../support/etcd-server';
+import { freePort, type RunningEtcd } from '../../support/etcd-server';
+import { startSilentServer } from '../../support/silent-server';
 import { testEtcdConfig } from '../../support/test-etcd';
-import { makeTestCertificates, type TestCertificates } from '../../support/tls-certs';
+import { startTlsEtcd, type TestCertificates, type TlsEtcd } from '../../support/tls-certs';
 
 describe('EtcdHttpReader reads what EtcdKeystore reads', () => {
   const config = testEtcdConfig('http-reader');
@@ -93,18 +92,15 @@ describe('EtcdHttpReader when etcd cannot be reached', () => {
   });
 
   it('gives up at its deadline on a server that never answers', async () => {
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as AddressInfo;
+    const silent = await startSilentServer();
+    const { port } = silent;
     const reader = new EtcdHttpReader(
       etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}`, DAC_ETCD_TIMEOUT_MS: '1000' }),
     );
     const started = Date.now();
     const error = await reader.get('/dac/x').catch((e: unknown) => e);
     const elapsed = Date.now() - started;
-    for (const socket of sockets) socket.destroy();
-    silent.close();
+    await silent.close();
     expect(error).toBeInstanceOf(StoreUnavailableError);
     expect((error as Error).message).toBe(
       `etcd at http://127.0.0.1:${port} did not answer within 1 s`,
@@ -115,19 +111,15 @@ describe('EtcdHttpReader when etcd cannot be reached', () => {
 });
 
 describe('EtcdHttpReader with TLS and client certificates', () => {
+  let tls: TlsEtcd;
   let certs: TestCertificates;
   let etcd: RunningEtcd;
 
   beforeAll(async () => {
-    certs = makeTestCertificates();
-    etcd = await startEtcd({
-      tls: { caFile: certs.caFile, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile },
-    });
+    tls = await startTlsEtcd();
+    ({ certs, etcd } = tls);
   }, 30000);
-  afterAll(() => {
-    if (etcd) stopEtcd(etcd);
-    if (certs) rmSync(certs.dir, { recursive: true, force: true });
-  });
+  afterAll(() => tls?.stop());
 
   it('reads with ETCDCTL_CA_FILE, ETCDCTL_CERT_FILE and ETCDCTL_KEY_FILE', async () => {
     const env = {

@@ -19,6 +19,7 @@ import {
   SCHEMA_VERSION,
   SessionRecord,
   type AccessMode,
+  type BrickRef,
   type Brick,
   type StageRequest,
 } from './model';
@@ -252,14 +253,14 @@ export class Registry extends RegistryReader {
         { key: sessionKey, target: 'createRevision', op: '==', value: 0 },
       ];
       const ops: TxnOp[] = [];
-      let session = this.newSessionRecord(request, id, 0n, []);
+      let granularity = 0n;
+      let bricks: BrickRef[] = [];
       if (request.requestedBytes > 0n) {
         const inventory = await this.readInventory();
         const pool = inventory.pools.get(request.pool);
-        const granularity = pool?.granularityBytes ?? 1n;
+        granularity = pool?.granularityBytes ?? 1n;
         const count = Number(ceilDiv(request.requestedBytes, granularity));
-        const bricks = chooseBricks(inventory, request.pool, count, `${request.token}#${attempt}`);
-        session = this.newSessionRecord(request, id, granularity, bricks);
+        bricks = chooseBricks(inventory, request.pool, count, `${request.token}#${attempt}`);
         bricks.forEach((brick, index) => {
           const key = this.keys.allocation(brick.host, brick.device);
           compares.push({ key, target: 'createRevision', op: '==', value: 0 });
@@ -289,6 +290,7 @@ export class Registry extends RegistryReader {
           );
         }
       }
+      const session = this.newSessionRecord(request, id, granularity, bricks);
       ops.unshift({ type: 'put', key: sessionKey, value: encodeRecord(SessionRecord, session) });
       const result = await this.store.txn(compares, ops);
       if (result.succeeded) return { session, created: true };

@@ -110,3 +110,21 @@ export class HostDownError extends DacError {
   readonly code = 'E_HOST_DOWN';
   readonly kind = 'transient';
 }
+
+/** Staging could not read or write a path the user named (missing, unreadable, not allowed). */
+export class StageError extends DacError {
+  readonly code = 'E_STAGE';
+  readonly kind = 'user';
+}
+
+/** A filesystem provider step failed for a reason outside the user's request. */
+export class ProviderError extends DacError {
+  readonly code = 'E_PROVIDER';
+  readonly kind = 'transient';
+}
+
+/** An operation was abandoned (hurry teardown, daemon stopping). */
+export class AbortedError extends DacError {
+  readonly code = 'E_ABORTED';
+  readonly kind = 'transient';
+}

@@ -53,3 +53,17 @@ export interface ResolvedTransfer {
   destination: string;
   type: StageRequest['type'];
 }
+
+/**
+ * Where the buffer variables a user may write in stage paths point, as real absolute
+ * directories on the host doing the copy: `DW_JOB_STRIPED` and `DW_PERSISTENT_STRIPED_<name>`
+ * (without the `$`).
+ */
+export type BufferRoots = Readonly<Record<string, string>>;
+
+/** Copies a session's stage requests (`in`: stageIn, `out`: stageOut) as its owner. */
+export type Stager = (
+  context: StageContext,
+  direction: 'in' | 'out',
+  roots: BufferRoots,
+) => Promise<TransferProgress>;

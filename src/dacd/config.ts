@@ -5,6 +5,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors';
+import { mountRootFromEnv } from '../lifecycle/buffer-paths';
+import { parseFaults, type Fault } from '../pfsprovider/fault-provider';
 import { DeviceName, HostName, PoolName } from '../registry/model';
 
 const GiB = 1024n ** 3n;
@@ -36,6 +38,11 @@ const DacdEnv = z.object({
     .default('/var/lib/dac/bricks'),
   DAC_MOUNT_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/mnt/dac'),
   DAC_LEASE_TTL_SECONDS: wholeNumber(2, 300).default(10),
+  DAC_ANSIBLE_DIR: z
+    .string()
+    .startsWith('/', 'must be an absolute path')
+    .default('/var/lib/dac/ansible'),
+  DAC_FAULT_INJECTION: z.string().default(''),
 });
 
 export interface DacdConfig {
@@ -50,6 +57,10 @@ export interface DacdConfig {
   localRoot: string;
   mountRoot: string;
   leaseTtlSeconds: number;
+  /** Where the lustre/beegfs providers keep each session's Ansible inventory. */
+  ansibleDir: string;
+  /** Faults to inject (tests only; empty in production). */
+  faults: Fault[];
 }
 
 /** Read dacd's settings; throws ConfigError naming the first bad variable. */
@@ -82,7 +93,9 @@ export function dacdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DacdCon
     hostEnabled: ['true', '1', 'yes'].includes(vars.DAC_HOST_ENABLED),
     provider: vars.DAC_FS_PROVIDER,
     localRoot: vars.DAC_LOCAL_ROOT,
-    mountRoot: vars.DAC_MOUNT_ROOT,
+    mountRoot: mountRootFromEnv({ DAC_MOUNT_ROOT: vars.DAC_MOUNT_ROOT }),
     leaseTtlSeconds: vars.DAC_LEASE_TTL_SECONDS,
+    ansibleDir: vars.DAC_ANSIBLE_DIR,
+    faults: parseFaults(vars.DAC_FAULT_INJECTION),
   };
 }

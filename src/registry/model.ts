@@ -157,5 +157,15 @@ export const SessionRecord = z.object({
   lastError: z.object({ message: z.string(), detail: z.string().optional(), at: Epoch }).nullable(),
   /** Teardown was requested with --hurry: skip stage-out. */
   hurry: z.boolean(),
+  /** Counts of the current or last stage-in/out, written by dacd while it copies. */
+  transfer: z
+    .object({
+      phase: z.enum(['DataIn', 'DataOut']),
+      bytes: Bytes,
+      files: z.number().int().nonnegative(),
+      done: z.boolean(),
+      updatedAt: Epoch,
+    })
+    .optional(),
 });
 export type SessionRecord = z.output<typeof SessionRecord>;

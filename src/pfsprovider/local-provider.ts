@@ -113,7 +113,7 @@ export class LocalProvider implements FilesystemProvider {
     });
   }
 
-  async unmount({ session }: OperationContext): Promise<void> {
+  async unmount({ session }: OperationContext, _hosts: string[] = []): Promise<void> {
     if (!this.volumeDir(session)) return;
     await guard(`unmounting the buffer of ${session.token}`, async () => {
       const linkDir =

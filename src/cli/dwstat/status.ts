@@ -6,6 +6,7 @@
  * session's owner should see: no stage paths, and paths in dacd's messages are masked.
  */
 import { brickId, poolViews, type Inventory } from '../../registry/inventory';
+import { formatBytes } from '../../units/bytes';
 import type { BrickRef, SessionRecord } from '../../registry/model';
 import { singleLine } from './table';
 
@@ -92,7 +93,13 @@ export function publicMessage(message: string): string {
  */
 export function sessionState(session: SessionRecord): string {
   const observed = session.observed;
-  if (observed === null || observed.phase !== session.desired) return `${session.desired} Pending`;
+  if (observed === null || observed.phase !== session.desired) {
+    const transfer = session.transfer;
+    const copying = transfer && transfer.phase === session.desired && !transfer.done;
+    return copying
+      ? `${session.desired} Pending (${formatBytes(transfer.bytes)} in ${transfer.files} files so far)`
+      : `${session.desired} Pending`;
+  }
   const state = `${observed.phase} ${observed.status}`;
   if (observed.status !== 'Error') return state;
   return `${state}: ${publicMessage(observed.message ?? 'no reason given')}`;

@@ -107,6 +107,24 @@ describe('sessionState', () => {
     ).toBe('Setup Error: no reason given');
   });
 
+  it('shows how far a running stage has come', () => {
+    const transfer = {
+      phase: 'DataIn' as const,
+      bytes: 3n * 1024n ** 3n,
+      files: 120,
+      updatedAt: 1,
+    };
+    const copying = session({
+      desired: 'DataIn',
+      observed: { phase: 'Setup', status: 'Completed', updatedAt: 1 },
+      transfer: { ...transfer, done: false },
+    });
+    expect(sessionState(copying)).toBe('DataIn Pending (3 GiB in 120 files so far)');
+    expect(sessionState({ ...copying, transfer: { ...transfer, done: true } })).toBe(
+      'DataIn Pending',
+    );
+  });
+
   it('shows Pending until dacd reports on the desired step', () => {
     expect(sessionState(session({ desired: 'Setup', observed: null }))).toBe('Setup Pending');
     expect(

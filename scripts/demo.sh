@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo, from a fresh Debian bookworm machine with Node 20:
-#   scripts/demo.sh          set up, start etcd and two dacd on loopback, show the pool, stop
+#   scripts/demo.sh          set up, start etcd and two dacd on loopback, show the pool, run a
+#                            job buffer through every step Slurm drives (as user nobody), stop
 #   scripts/demo.sh --keep   the same, but leave everything running (state in .run/demo)
 #   scripts/demo.sh stop     stop what a --keep run started, by pid
 # Everything it writes stays in .run/demo; it starts nothing outside it and edits no system file.
@@ -67,7 +68,7 @@ done
 say "starting two brick host managers (dacd), 4 bricks of 100 GiB each"
 for host in storage1 storage2; do
   DAC_HOST_NAME=$host DAC_POOL_NAME=default DAC_BRICK_COUNT=4 DAC_BRICK_CAPACITY_GB=100 \
-    DAC_LOCAL_ROOT="$run/bricks/$host" DAC_MOUNT_ROOT="$run/mnt" \
+    DAC_LOCAL_ROOT="$run/bricks" DAC_MOUNT_ROOT="$run/mnt" \
     DAC_LOG_FILE="$run/logs/dacd-$host.log" \
     "$root/bin/dacd" >>"$run/logs/dacd-$host.out" 2>&1 &
   echo $! >"$run/pids/dacd-$host"
@@ -111,6 +112,53 @@ for job in good-job.sh bad-job.sh; do
   echo "(exit $?)"
   set -e
 done
+
+say "a job buffer's life, step by step as slurmctld drives it (job 1001 of user nobody)"
+# The job's user reads the input and its buffer through these directories.
+chmod 0755 "$run"
+if ! runuser -u nobody -- test -x "$run"; then
+  echo "user nobody cannot reach $run (a parent directory is private); clone the repository"
+  echo "to a directory others can enter (e.g. /opt or /srv) to see staging as the job's user."
+  exit 1
+fi
+mkdir -p "$run/alice/input/run1" "$run/alice/results"
+echo "temperature,pressure" >"$run/alice/input/run1/params.csv"
+head -c 1048576 /dev/urandom >"$run/alice/input/run1/mesh.bin"
+chmod -R a+rX "$run/alice/input"
+chown nobody:nogroup "$run/alice/results"
+cat >"$run/job-1001.sh" <<JOB
+#!/bin/bash
+#SBATCH -N 2
+#DW jobdw capacity=150GiB access_mode=striped,private type=scratch
+#DW stage_in source=$run/alice/input destination=\$DW_JOB_STRIPED/input type=directory
+#DW stage_out source=\$DW_JOB_STRIPED/output destination=$run/alice/results type=directory
+srun ./simulate
+JOB
+printf 'node1\nnode2\n' >"$run/nodes-1001"
+cli() {
+  echo "\$ dw_wlm_cli --function $*"
+  "$root/bin/dw_wlm_cli" --function "$@"
+}
+cli setup --token 1001 --caller SLURM --user 65534 --groupid 65534 --capacity default:150GiB \
+  --job "$run/job-1001.sh"
+cli data_in --token 1001 --job "$run/job-1001.sh"
+cli real_size --token 1001
+cli paths --token 1001 --job "$run/job-1001.sh" --pathfile "$run/paths-1001"
+cat "$run/paths-1001"
+cli pre_run --token 1001 --job "$run/job-1001.sh" --nodehostnamefile "$run/nodes-1001"
+"$root/bin/dwstat" sessions
+striped=$(sed -n 's/^DW_JOB_STRIPED=//p' "$run/paths-1001")
+echo "-- the job runs as nobody: it finds its input in \$DW_JOB_STRIPED and writes its output there"
+runuser -u nobody -- ls -ln "${striped}input/run1"
+runuser -u nobody -- mkdir "${striped}output"
+runuser -u nobody -- cp "${striped}input/run1/params.csv" "${striped}output/summary.csv"
+cli post_run --token 1001 --job "$run/job-1001.sh"
+cli data_out --token 1001 --job "$run/job-1001.sh"
+echo "-- the staged-out results, owned by the job's user:"
+ls -ln "$run/alice/results"
+cli teardown --token 1001 --job "$run/job-1001.sh"
+echo "-- the bricks are free again:"
+"$root/bin/dwstat" pools
 
 if $keep; then
   say "left running; ETCDCTL_ENDPOINTS=$ETCDCTL_ENDPOINTS; stop with: scripts/demo.sh stop"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian bookworm machine with Node 20.
-# Installs what the tests need (npm packages; Debian's etcd-server and openssl when missing),
-# type-checks, lints, runs jest against a private etcd, and ends with "N passed, M failed".
+# Installs what the tests need (npm packages; Debian's etcd-server, openssl and ansible-core when
+# missing), type-checks, lints, runs jest against a private etcd, and ends with
+# "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,6 +12,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_debian=()
 command -v etcd >/dev/null 2>&1 || need_debian+=(etcd-server)
 command -v openssl >/dev/null 2>&1 || need_debian+=(openssl)
+command -v ansible-playbook >/dev/null 2>&1 || need_debian+=(ansible-core)
 if [ ${#need_debian[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_debian[*]}"
   as_root apt-get update -qq || exit 1

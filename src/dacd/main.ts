@@ -1,6 +1,7 @@
 /**
- * dacd, the brick host manager: one per storage host. It registers the host's bricks and proves
- * liveness with an etcd lease.
+ * dacd, the brick host manager: one per storage host. It registers the host's bricks, proves
+ * liveness with an etcd lease, and reconciles the sessions it serves through its filesystem
+ * provider (see reconciler.ts).
  * Exit codes: 0 after SIGTERM/SIGINT, 4 on bad configuration, 3 if etcd cannot be reached.
  */
 import { etcdConfigFromEnv } from '../config/etcd-config';
@@ -12,6 +13,8 @@ import { Registry } from '../registry/registry';
 import { exitCodeFor } from '../cli/exit-codes';
 import { dacdConfigFromEnv } from './config';
 import { HostLiveness } from './liveness';
+import { createProvider } from './provider-factory';
+import { Reconciler } from './reconciler';
 
 async function main(): Promise<void> {
   const log = createLogger('dacd');
@@ -22,6 +25,7 @@ async function main(): Promise<void> {
     store = new EtcdKeystore(etcd);
     const registry = new Registry(store, new KeyLayout(etcd.prefix));
     const hostLog = log.child({ host: config.hostName });
+    const setup = createProvider(config);
     await registry.ensurePool(config.pool, config.brickCapacityBytes);
     const changed = await registry.registerHost({
       name: config.hostName,
@@ -32,7 +36,16 @@ async function main(): Promise<void> {
         pool: config.pool,
       })),
     });
-    hostLog.info({ changed, bricks: config.devices.length, pool: config.pool }, 'registered');
+    await setup.prepare();
+    hostLog.info(
+      {
+        changed,
+        bricks: config.devices.length,
+        pool: config.pool,
+        provider: setup.provider.name,
+      },
+      'registered',
+    );
     const liveness = new HostLiveness(
       store,
       registry,
@@ -40,14 +53,23 @@ async function main(): Promise<void> {
       config.leaseTtlSeconds,
       hostLog,
     );
+    const reconciler = new Reconciler(store, registry, setup.provider, config.hostName, hostLog, {
+      ...(setup.leftovers ? { leftovers: setup.leftovers } : {}),
+    });
     await liveness.start();
+    await reconciler.start();
+    let stopping = false;
     const stop = async (signal: string) => {
-      hostLog.info({ signal }, 'stopping');
+      if (stopping) return;
+      stopping = true;
+      hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
+      await reconciler.stop();
       await liveness.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
       await store?.close();
+      hostLog.info('stopped');
     };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
   } catch (error) {
     log.fatal({ err: error }, 'cannot start');
     // A daemon may speak on stderr: it is not run by Slurm.

@@ -75,6 +75,8 @@ for host in storage1 storage2; do
 done
 
 export DAC_LOG_FILE="$run/logs/dacctl.log"
+# The CLI prints the job paths dacd makes: both must use the same mount root.
+export DAC_MOUNT_ROOT="$run/mnt"
 say "waiting until both hosts are registered and alive"
 for _ in $(seq 50); do
   answer=$("$root/bin/dw_wlm_cli" --function pools || true)

@@ -14,7 +14,11 @@ export type TeardownOutcome = 'released' | 'not-found';
 export async function teardownSession(
   registry: Registry,
   token: string,
-  options: WaitOptions & { hurry: boolean },
+  options: WaitOptions & {
+    hurry: boolean;
+    /** Told what dacd said about the teardown, if anything (e.g. it could not clean up). */
+    onNote?: (note: string) => void;
+  },
 ): Promise<TeardownOutcome> {
   const stored = await registry.getSession(token);
   if (!stored) return 'not-found';
@@ -32,10 +36,13 @@ export async function teardownSession(
     }
   }
   try {
-    await requestPhase(registry, token, 'Teardown', {
+    const done = await requestPhase(registry, token, 'Teardown', {
       ...options,
       change: (s) => ({ ...s, hurry: s.hurry || options.hurry }),
     });
+    if (done.observed?.phase === 'Teardown' && done.observed.message) {
+      options.onNote?.(done.observed.message);
+    }
   } catch (error) {
     if (!(error instanceof HostDownError) || session.reconciler === null) throw error;
     await registry.setHostEnabled(

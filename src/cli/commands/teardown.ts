@@ -19,6 +19,8 @@ export async function teardownCommand(
   const outcome = await teardownSession(registry, token, {
     ...waitOptions(context, 'teardown'),
     hurry: args.hurry === true,
+    // Slurm does not show teardown's output: what dacd had to say goes to the log.
+    onNote: (note) => context.log.warn({ token }, note),
   });
   return outcome === 'not-found' ? new NoMatchingSessionError(token).message : undefined;
 }

@@ -292,11 +292,19 @@ describe('Reconciler', () => {
       (s) => s?.record.observed?.message && watched.push(s.record.observed.message),
       () => undefined,
     );
-    expect(await teardownSession(registry, '107', { ...wait, hurry: false })).toBe('released');
+    const notes: string[] = [];
+    expect(
+      await teardownSession(registry, '107', {
+        ...wait,
+        hurry: false,
+        onNote: (note) => notes.push(note),
+      }),
+    ).toBe('released');
     await watch.close();
-    expect(watched).toContain(
-      'the buffer was released but not cleaned up (device busy); storage host hostA is drained',
-    );
+    const said =
+      'the buffer was released but not cleaned up (device busy); storage host hostA is drained';
+    expect(watched).toContain(said);
+    expect(notes).toEqual([said]);
     const hostA = (await registry.readInventory()).hosts.get('hostA')!.record;
     expect(hostA.enabled).toBe(false);
     expect(hostA.drainReason).toBe('cleanup of session 107 failed: device busy');

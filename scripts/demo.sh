@@ -38,7 +38,7 @@ command -v etcd >/dev/null 2>&1 || {
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
 }
-npm ci --no-audit --no-fund --loglevel=error
+[ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
 
 stop_all >/dev/null

@@ -245,6 +245,7 @@ export class EtcdKeystore implements Keystore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    endWatchStream(this.client);
     this.client.close();
   }
 }
@@ -294,4 +295,28 @@ function toRpcOp(op: TxnOp): RequestOp {
         request_delete_range: { key: Buffer.from(op.prefix), range_end: prefixEnd(op.prefix) },
       };
   }
+}
+
+/**
+ * etcd3 keeps its shared watch stream open after the last watcher is cancelled, and closing the
+ * client does not end calls in flight, so the stream's socket kept a finished CLI process alive.
+ * End it here: detach etcd3's handlers first (they would schedule a reconnect), then cancel.
+ * This reaches into etcd3 1.x internals (`watchManager.stream`); if they change, nothing
+ * happens and the CLI's exit guard (cli/run.ts) still ends the process.
+ */
+function endWatchStream(client: Etcd3): void {
+  const manager = (
+    client as unknown as {
+      watchManager?: {
+        stream?: NodeJS.EventEmitter & { cancel?: () => void };
+        watchers?: unknown[];
+      };
+    }
+  ).watchManager;
+  const stream = manager?.stream;
+  if (!manager || !stream || typeof stream.cancel !== 'function') return;
+  stream.removeAllListeners();
+  stream.on('error', () => undefined);
+  manager.watchers = [];
+  stream.cancel();
 }

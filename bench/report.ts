@@ -62,7 +62,7 @@ export function machineFacts(node: string, etcd: string): MachineFacts {
 
 const MARKER = '<!-- Each run of the benchmark is inserted below this line, newest first. -->';
 
-const HEADER = `# CLI latency results
+const HEADER = `# Benchmark results
 
 Produced by \`npm run bench\` (see [README.md](README.md)): wall time of \`dw_wlm_cli\` calls as
 subprocesses against a private etcd seeded with 1,000 hosts × 16 bricks and 2,000 sessions,

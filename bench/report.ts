@@ -69,6 +69,9 @@ subprocesses against a private etcd seeded with 1,000 hosts × 16 bricks and 2,0
 compared with \`node -e 0\` on the same machine in the same run. Targets: ≤ 2.0× \`node -e 0\`
 (stretch 1.5×) and one etcd request per call.
 
+\`npm run bench:dacd\` (sections titled "dacd"): setup-to-ready latency with the local provider,
+and stage-in throughput against \`cp -a\` of the same tree (target ≥ 0.8×).
+
 ${MARKER}
 `;
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The demo, from a fresh Debian bookworm machine with Node 20:
-#   scripts/demo.sh          set up, start etcd and two dacd on loopback, show the pool, run a
-#                            job buffer through every step Slurm drives (as user nobody), stop
+#   scripts/demo.sh          install what is missing, start etcd, two dacd, munged, slurmctld and
+#                            slurmd on loopback, submit a burst-buffer job as user nobody, show it
+#                            run, stop everything
 #   scripts/demo.sh --keep   the same, but leave everything running (state in .run/demo)
 #   scripts/demo.sh stop     stop what a --keep run started, by pid
-# Everything it writes stays in .run/demo; it starts nothing outside it and edits no system file.
+# Runs as root (slurmd starts jobs as their users). Everything it writes stays in .run/demo; it
+# starts no system service and edits no system file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,6 +16,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 stop_all() {
   [ -d "$run/pids" ] || return 0
+  [ -d "$run/slurm" ] && "$root/scripts/native-slurm.sh" stop "$run/slurm" || true
   # dacd first (it revokes its lease), then etcd.
   for name in dacd-storage1 dacd-storage2 etcd; do
     pidfile="$run/pids/$name"
@@ -33,11 +36,19 @@ if [ "${1:-}" = "stop" ]; then stop_all; exit 0; fi
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
 
+[ "$(id -u)" -eq 0 ] || { echo "run the demo as root (slurmd starts jobs as their users)"; exit 1; }
 say "installing what is missing"
-command -v etcd >/dev/null 2>&1 || {
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
-}
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v munged >/dev/null 2>&1 || need+=(munge)
+command -v slurmctld >/dev/null 2>&1 || need+=(slurmctld)
+command -v slurmd >/dev/null 2>&1 || need+=(slurmd)
+command -v sbatch >/dev/null 2>&1 || need+=(slurm-client)
+dpkg -s slurm-wlm-basic-plugins >/dev/null 2>&1 || need+=(slurm-wlm-basic-plugins)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error
 npm run --silent build
 
@@ -93,74 +104,78 @@ say "what operators see: dwstat and dwstat nodes"
 echo
 "$root/bin/dwstat" nodes
 
-say "job_process, as sbatch runs it: a valid script, then one with mistakes"
-cat >"$run/good-job.sh" <<'JOB'
-#!/bin/bash
-#SBATCH -N 1
-#DW jobdw capacity=150GiB access_mode=striped type=scratch
-#DW stage_in source=/home/alice/input.dat destination=$DW_JOB_STRIPED/input.dat type=file
-#DW stage_out source=$DW_JOB_STRIPED/results destination=/home/alice/results type=directory
-srun ./simulate
-JOB
-cat >"$run/bad-job.sh" <<'JOB'
-#!/bin/bash
-#DW jobdw capacity=1.5TB access_mode=stripped
-#DW stage_in source=input.dat destination=$DW_JOB_STRIPED/input.dat type=file
-JOB
-for job in good-job.sh bad-job.sh; do
-  echo "\$ dw_wlm_cli --function job_process --job $job"
-  set +e
-  "$root/bin/dw_wlm_cli" --function job_process --job "$run/$job"
-  echo "(exit $?)"
-  set -e
-done
+say "starting Slurm on loopback: munged, slurmctld, slurmd (node1), burst_buffer/datawarp"
+"$root/scripts/native-slurm.sh" start "$run/slurm" datawarp | tail -1
+export SLURM_CONF="$run/slurm/etc/slurm.conf"
+scontrol show burst
 
-say "a job buffer's life, step by step as slurmctld drives it (job 1001 of user nobody)"
-# The job's user reads the input and its buffer through these directories.
+# The job's user (nobody) must reach the input, its buffer and the results.
 chmod 0755 "$run"
 if ! runuser -u nobody -- test -x "$run"; then
   echo "user nobody cannot reach $run (a parent directory is private); clone the repository"
-  echo "to a directory others can enter (e.g. /opt or /srv) to see staging as the job's user."
+  echo "to a directory others can enter (e.g. /opt or /srv) to run the demo."
   exit 1
 fi
-mkdir -p "$run/alice/input/run1" "$run/alice/results"
-echo "temperature,pressure" >"$run/alice/input/run1/params.csv"
-head -c 1048576 /dev/urandom >"$run/alice/input/run1/mesh.bin"
-chmod -R a+rX "$run/alice/input"
-chown nobody:nogroup "$run/alice/results"
-cat >"$run/job-1001.sh" <<JOB
+home="$run/home"
+mkdir -p "$home/input/run1" "$home/results"
+echo "temperature,pressure" >"$home/input/run1/params.csv"
+head -c 1048576 /dev/urandom >"$home/input/run1/mesh.bin"
+chown -R nobody:nogroup "$home"
+
+say "sbatch refuses a job script with mistakes, with our one-line message"
+cat >"$home/bad-job.sh" <<'JOB'
 #!/bin/bash
-#SBATCH -N 2
-#DW jobdw capacity=150GiB access_mode=striped,private type=scratch
-#DW stage_in source=$run/alice/input destination=\$DW_JOB_STRIPED/input type=directory
-#DW stage_out source=\$DW_JOB_STRIPED/output destination=$run/alice/results type=directory
-srun ./simulate
+#DW jobdw capacity=1.5TB access_mode=stripped
+#DW stage_in source=input.dat destination=$DW_JOB_STRIPED/input.dat type=file
+hostname
 JOB
-printf 'node1\nnode2\n' >"$run/nodes-1001"
-cli() {
-  echo "\$ dw_wlm_cli --function $*"
-  "$root/bin/dw_wlm_cli" --function "$@"
-}
-cli setup --token 1001 --caller SLURM --user 65534 --groupid 65534 --capacity default:150GiB \
-  --job "$run/job-1001.sh"
-cli data_in --token 1001 --job "$run/job-1001.sh"
-cli real_size --token 1001
-cli paths --token 1001 --job "$run/job-1001.sh" --pathfile "$run/paths-1001"
-cat "$run/paths-1001"
-cli pre_run --token 1001 --job "$run/job-1001.sh" --nodehostnamefile "$run/nodes-1001"
+chown nobody:nogroup "$home/bad-job.sh"
+echo "\$ sbatch bad-job.sh"
+(cd "$home" && runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" sbatch bad-job.sh) || true
+
+say "submitting a job as user nobody: jobdw + stage_in + stage_out"
+cat >"$home/job.sh" <<JOB
+#!/bin/bash
+#SBATCH --job-name=dac-demo
+#DW jobdw capacity=150GiB access_mode=striped type=scratch
+#DW stage_in source=$home/input destination=\$DW_JOB_STRIPED/input type=directory
+#DW stage_out source=\$DW_JOB_STRIPED/output destination=$home/results type=directory
+echo "running on \$(hostname) as \$(id -un); DW_JOB_STRIPED=\$DW_JOB_STRIPED"
+ls -l "\$DW_JOB_STRIPED/input/run1"
+mkdir "\$DW_JOB_STRIPED/output"
+wc -c "\$DW_JOB_STRIPED/input/run1/mesh.bin" >"\$DW_JOB_STRIPED/output/summary.txt"
+JOB
+chown nobody:nogroup "$home/job.sh"
+cat "$home/job.sh"
+job=$(cd "$home" && runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" sbatch --parsable -o "$home/job.out" job.sh)
+echo "submitted job $job"
+
+say "its progress (burst buffer state as Slurm sees it, and our session)"
+last=""
+for _ in $(seq 300); do
+  line=$(scontrol show job "$job" | tr ' ' '\n' | grep -E '^(JobState|BurstBufferState|Reason)=' | tr '\n' ' ')
+  if [ "$line" != "$last" ]; then echo "$line"; last=$line; fi
+  case "$line" in *JobState=COMPLETED* | *JobState=FAILED* | *JobState=CANCELLED*)
+    # Done once the buffer is torn down: our session for the job is gone.
+    "$root/bin/dw_wlm_cli" --function show_sessions | grep -q "\"token\":\"$job\"" || break
+    ;;
+  esac
+  sleep 0.5
+done
+echo "-- our sessions now (none: the buffer was torn down and its bricks freed):"
 "$root/bin/dwstat" sessions
-striped=$(sed -n 's/^DW_JOB_STRIPED=//p' "$run/paths-1001")
-echo "-- the job runs as nobody: it finds its input in \$DW_JOB_STRIPED and writes its output there"
-runuser -u nobody -- ls -ln "${striped}input/run1"
-runuser -u nobody -- mkdir "${striped}output"
-runuser -u nobody -- cp "${striped}input/run1/params.csv" "${striped}output/summary.csv"
-cli post_run --token 1001 --job "$run/job-1001.sh"
-cli data_out --token 1001 --job "$run/job-1001.sh"
-echo "-- the staged-out results, owned by the job's user:"
-ls -ln "$run/alice/results"
-cli teardown --token 1001 --job "$run/job-1001.sh"
-echo "-- the bricks are free again:"
-"$root/bin/dwstat" pools
+
+say "the job's output (it used \$DW_JOB_STRIPED)"
+cat "$home/job.out"
+
+say "the staged-out result, owned by the job's user"
+ls -ln "$home/results"
+cat "$home/results/summary.txt"
+
+say "scontrol show burst, and scontrol show bbstat (our dwstat)"
+scontrol show burst
+scontrol show bbstat
+scontrol show bbstat nodes
 
 if $keep; then
   say "left running; ETCDCTL_ENDPOINTS=$ETCDCTL_ENDPOINTS; stop with: scripts/demo.sh stop"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian bookworm machine with Node 20.
-# Installs what the tests need (npm packages; Debian's etcd-server, openssl and ansible-core when
-# missing), type-checks, lints, runs jest against a private etcd, and ends with
+# Installs what the tests need (npm packages; Debian's etcd-server, openssl, ansible-core and
+# lua5.1 when missing), type-checks, lints, runs jest against a private etcd, and ends with
 # "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +12,14 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 need_debian=()
 command -v etcd >/dev/null 2>&1 || need_debian+=(etcd-server)
 command -v openssl >/dev/null 2>&1 || need_debian+=(openssl)
+# Real Slurm for the end-to-end tests (test/e2e): munge, slurmctld, slurmd, clients, plugins.
+command -v munged >/dev/null 2>&1 || need_debian+=(munge)
+command -v slurmctld >/dev/null 2>&1 || need_debian+=(slurmctld)
+command -v slurmd >/dev/null 2>&1 || need_debian+=(slurmd)
+command -v sbatch >/dev/null 2>&1 || need_debian+=(slurm-client)
+dpkg -s slurm-wlm-basic-plugins >/dev/null 2>&1 || need_debian+=(slurm-wlm-basic-plugins)
 command -v ansible-playbook >/dev/null 2>&1 || need_debian+=(ansible-core)
+command -v lua5.1 >/dev/null 2>&1 || need_debian+=(lua5.1)
 if [ ${#need_debian[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_debian[*]}"
   as_root apt-get update -qq || exit 1

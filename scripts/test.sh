@@ -19,6 +19,7 @@ command -v slurmd >/dev/null 2>&1 || need_debian+=(slurmd)
 command -v sbatch >/dev/null 2>&1 || need_debian+=(slurm-client)
 dpkg -s slurm-wlm-basic-plugins >/dev/null 2>&1 || need_debian+=(slurm-wlm-basic-plugins)
 command -v ansible-playbook >/dev/null 2>&1 || need_debian+=(ansible-core)
+command -v docker-compose >/dev/null 2>&1 || need_debian+=(docker-compose)
 command -v lua5.1 >/dev/null 2>&1 || need_debian+=(lua5.1)
 if [ ${#need_debian[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_debian[*]}"

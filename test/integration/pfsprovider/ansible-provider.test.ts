@@ -23,7 +23,8 @@ import type {
   StageContext,
   TransferProgress,
 } from '../../../src/pfsprovider/provider';
-import { SCHEMA_VERSION, type SessionRecord } from '../../../src/registry/model';
+import type { SessionRecord } from '../../../src/registry/model';
+import { sessionRecord } from '../../support/session-record';
 
 const run = promisify(execFile);
 const PLAYBOOKS = resolve(__dirname, '..', '..', '..', 'ansible');
@@ -31,35 +32,16 @@ const KINDS: AnsibleFilesystem[] = ['lustre', 'beegfs'];
 const STEPS = ['create', 'mount', 'unmount', 'delete'] as const;
 
 function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    schemaVersion: SCHEMA_VERSION,
-    id: 7,
-    token: '4242',
-    kind: 'job',
-    owner: { uid: 1001, gid: 1002 },
-    createdAt: 0,
-    pool: 'default',
-    requestedBytes: 1n,
-    granularityBytes: 1n,
+  return sessionRecord({
     accessMode: 'striped,private',
-    type: 'scratch',
-    stageIn: [],
-    stageOut: [],
-    persistentAttachments: [],
     bricks: [
       { host: 'storage1', device: 'nvme0n1' },
       { host: 'storage2', device: 'nvme0n1' },
       { host: 'storage1', device: 'nvme1n1' },
     ],
-    reconciler: 'storage1',
     computeHosts: ['nid001', 'nid002'],
-    desired: 'Setup',
-    observed: null,
-    timings: {},
-    lastError: null,
-    hurry: false,
     ...overrides,
-  };
+  });
 }
 
 let dir: string;

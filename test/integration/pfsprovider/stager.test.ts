@@ -29,7 +29,8 @@ import type {
 } from '../../../src/pfsprovider/provider';
 import { resolveTransfers } from '../../../src/pfsprovider/stage/resolve';
 import { makeStager, runStager, stagerScriptPath } from '../../../src/pfsprovider/stage/run-stager';
-import { SCHEMA_VERSION, type SessionRecord, type StageRequest } from '../../../src/registry/model';
+import type { SessionRecord, StageRequest } from '../../../src/registry/model';
+import { sessionRecord } from '../../support/session-record';
 import {
   buildTree,
   chownTree,
@@ -46,30 +47,14 @@ const silent = pino({ enabled: false });
 const NOBODY_OWNER = { uid: NOBODY, gid: NOGROUP };
 
 function session(stageIn: StageRequest[], stageOut: StageRequest[] = []): SessionRecord {
-  return {
-    schemaVersion: SCHEMA_VERSION,
+  return sessionRecord({
     id: 12,
     token: '1234',
-    kind: 'job',
     owner: NOBODY_OWNER,
-    createdAt: 0,
-    pool: 'default',
-    requestedBytes: 1n,
-    granularityBytes: 1n,
-    accessMode: 'striped',
-    type: 'scratch',
     stageIn,
     stageOut,
-    persistentAttachments: [],
-    bricks: [{ host: 'storage1', device: 'nvme0n1' }],
-    reconciler: 'storage1',
-    computeHosts: [],
     desired: 'DataIn',
-    observed: null,
-    timings: {},
-    lastError: null,
-    hurry: false,
-  };
+  });
 }
 
 /** The error `promise` rejects with (fails the test if it resolves). */

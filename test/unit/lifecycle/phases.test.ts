@@ -1,32 +1,17 @@
 import { comparePhases, isPhaseDone, planPhaseRequest } from '../../../src/lifecycle/phases';
-import { SCHEMA_VERSION, type Phase, type SessionRecord } from '../../../src/registry/model';
+import type { Phase, SessionRecord } from '../../../src/registry/model';
+import { sessionRecord } from '../../support/session-record';
 
 function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    schemaVersion: SCHEMA_VERSION,
+  return sessionRecord({
     id: 1,
     token: '42',
-    kind: 'job',
     owner: { uid: 1000, gid: 1000 },
-    createdAt: 0,
-    pool: 'default',
-    requestedBytes: 1n,
-    granularityBytes: 1n,
-    accessMode: 'striped',
-    type: 'scratch',
-    stageIn: [],
-    stageOut: [],
-    persistentAttachments: [],
     bricks: [{ host: 'h1', device: 'nvme0n1' }],
     reconciler: 'h1',
-    computeHosts: [],
-    desired: 'Setup',
     observed: { phase: 'Setup', status: 'Completed', updatedAt: 0 },
-    timings: {},
-    lastError: null,
-    hurry: false,
     ...overrides,
-  };
+  });
 }
 
 const observed = (

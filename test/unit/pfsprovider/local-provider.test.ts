@@ -22,6 +22,7 @@ import type {
   TransferProgress,
 } from '../../../src/pfsprovider/provider';
 import type { SessionRecord } from '../../../src/registry/model';
+import { sessionRecord } from '../../support/session-record';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = { uid: 65534, gid: 65534 };
@@ -51,34 +52,17 @@ afterEach(async () => {
 });
 
 function session(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    schemaVersion: 1,
-    id: 7,
-    token: '4242',
-    kind: 'job',
+  return sessionRecord({
     owner,
-    createdAt: 0,
-    pool: 'pool',
-    requestedBytes: 1n,
-    granularityBytes: 1n,
     accessMode: 'striped,private',
-    type: 'scratch',
-    stageIn: [],
-    stageOut: [],
-    persistentAttachments: [],
     bricks: [
       { host: 'hostA', device: 'nvme1n1' },
       { host: 'hostB', device: 'nvme0n1' },
     ],
     reconciler: 'hostA',
     computeHosts: ['cn1', 'cn2'],
-    desired: 'Setup',
-    observed: null,
-    timings: {},
-    lastError: null,
-    hurry: false,
     ...overrides,
-  };
+  });
 }
 
 function context(s: SessionRecord): OperationContext {

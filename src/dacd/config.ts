@@ -36,7 +36,6 @@ const DacdEnv = z.object({
     .string()
     .startsWith('/', 'must be an absolute path')
     .default('/var/lib/dac/bricks'),
-  DAC_MOUNT_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/mnt/dac'),
   DAC_LEASE_TTL_SECONDS: wholeNumber(2, 300).default(10),
   DAC_ANSIBLE_DIR: z
     .string()
@@ -93,7 +92,8 @@ export function dacdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DacdCon
     hostEnabled: ['true', '1', 'yes'].includes(vars.DAC_HOST_ENABLED),
     provider: vars.DAC_FS_PROVIDER,
     localRoot: vars.DAC_LOCAL_ROOT,
-    mountRoot: mountRootFromEnv({ DAC_MOUNT_ROOT: vars.DAC_MOUNT_ROOT }),
+    // Validated and normalised exactly as the CLI does it: both must compute the same paths.
+    mountRoot: mountRootFromEnv(env),
     leaseTtlSeconds: vars.DAC_LEASE_TTL_SECONDS,
     ansibleDir: vars.DAC_ANSIBLE_DIR,
     faults: parseFaults(vars.DAC_FAULT_INJECTION),

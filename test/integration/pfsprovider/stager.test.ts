@@ -8,6 +8,7 @@ import {
   chmodSync,
   chownSync,
   closeSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -19,7 +20,7 @@ import {
   ftruncateSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import pino from 'pino';
 import { AbortedError, ProviderError, StageError } from '../../../src/errors/errors';
 import type {
@@ -334,9 +335,23 @@ const directory = (source: string, destination: string): StageRequest => ({
     expect((error as ProviderError).detail).toContain('exit code null, signal SIGTERM');
   });
 
+  /**
+   * The stager script a process started as `nobody` can read: the checkout may sit in a private
+   * directory (CI clones into a 0700 temporary directory), so such tests run a copy of dist/.
+   * (dacd starts the stager as root; it drops privileges only after loading its code.)
+   */
+  function scriptFor(options: SpawnOptions): string {
+    const script = stagerScriptPath();
+    if (options.uid === undefined) return script;
+    const dist = resolve(dirname(script), '..', '..');
+    const copy = join(base, 'dist-copy');
+    if (!existsSync(copy)) cpSync(dist, copy, { recursive: true });
+    return join(copy, relative(dist, script));
+  }
+
   /** Start the stager script directly; collects its stdout. */
   function startStager(options: SpawnOptions = {}) {
-    const child = spawn(process.execPath, [stagerScriptPath()], {
+    const child = spawn(process.execPath, [scriptFor(options)], {
       cwd: '/',
       env: { PATH: process.env.PATH, NODE_NO_WARNINGS: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -132,6 +132,26 @@ export class DacdCluster {
   }
 }
 
+/** `dw_wlm_cli` arguments of Slurm's `setup` for a job of `nobody`. */
+export function setupArgs(token: string, job: string, capacity: string): string[] {
+  return [
+    '--function',
+    'setup',
+    '--token',
+    token,
+    '--job',
+    job,
+    '--caller',
+    'SLURM',
+    '--user',
+    String(NOBODY.uid),
+    '--groupid',
+    String(NOBODY.gid),
+    '--capacity',
+    capacity,
+  ];
+}
+
 /** Run a program as `nobody` (argv, no shell); returns stdout or throws with stderr. */
 export function asNobody(program: string, args: string[]): string {
   const result = spawnSync(program, args, { uid: NOBODY.uid, gid: NOBODY.gid, encoding: 'utf8' });

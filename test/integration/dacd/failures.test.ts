@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CliRun } from '../../support/cli';
-import { DacdCluster, NOBODY } from '../../support/dacd-cluster';
+import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
 
 const ok = { output: '', code: 0 };
 
@@ -76,25 +76,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 async function volumeOf(cluster: DacdCluster, token: string): Promise<string> {
   const primary = (await cluster.registry.getSession(token))!.record.bricks[0]!;
   return join(cluster.localRoot, primary.host, primary.device, token);
-}
-
-function setupArgs(token: string, job: string, capacity: string): string[] {
-  return [
-    '--function',
-    'setup',
-    '--token',
-    token,
-    '--job',
-    job,
-    '--caller',
-    'SLURM',
-    '--user',
-    String(NOBODY.uid),
-    '--groupid',
-    String(NOBODY.gid),
-    '--capacity',
-    capacity,
-  ];
 }
 
 describe('dacd failure behaviour', () => {

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DacdCluster, NOBODY, asNobody } from '../../support/dacd-cluster';
+import { DacdCluster, NOBODY, asNobody, setupArgs } from '../../support/dacd-cluster';
 
 const GiB = 1024 ** 3;
 
@@ -50,19 +50,7 @@ describe('the Slurm sequence with real daemons', () => {
     const token = '3001';
     const base = ['--token', token, '--job', job];
 
-    const setup = await cluster.cli([
-      '--function',
-      'setup',
-      ...base,
-      '--caller',
-      'SLURM',
-      '--user',
-      String(NOBODY.uid),
-      '--groupid',
-      String(NOBODY.gid),
-      '--capacity',
-      'default:3GiB',
-    ]);
+    const setup = await cluster.cli(setupArgs(token, job, 'default:3GiB'));
     expect(setup).toMatchObject(ok);
     const session = (await cluster.registry.getSession(token))!.record;
     expect(new Set(session.bricks.map((b) => b.host))).toEqual(new Set(['dac1', 'dac2']));
@@ -130,19 +118,7 @@ describe('the Slurm sequence with real daemons', () => {
       const paths = join(cluster.dir, `paths${token}`);
       const nodes = cluster.file(`nodes${token}`, 'cn1\n');
       for (const args of [
-        [
-          '--function',
-          'setup',
-          ...base,
-          '--caller',
-          'SLURM',
-          '--user',
-          String(NOBODY.uid),
-          '--groupid',
-          String(NOBODY.gid),
-          '--capacity',
-          'default:0',
-        ],
+        setupArgs(token, job, 'default:0'),
         ['--function', 'data_in', ...base],
         ['--function', 'paths', ...base, '--pathfile', paths],
         ['--function', 'pre_run', ...base, '--nodehostnamefile', nodes],

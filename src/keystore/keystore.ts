@@ -99,6 +99,20 @@ export interface PutOptions {
   lease?: LeaseId;
 }
 
+/** One range of a snapshot read: every key starting with `prefix`. */
+export interface RangeSpec {
+  prefix: string;
+  /** Keys and metadata only; every value comes back as `''`. Default false. */
+  keysOnly?: boolean;
+}
+
+/** The result of a snapshot read: one sorted list per requested range, all at one revision. */
+export interface SnapshotResult {
+  ranges: KeyValue[][];
+  /** The store revision at which every range was read. */
+  revision: number;
+}
+
 /**
  * Reading only: what the read-only Slurm calls (`pools`, `show_sessions`, ...) need. Every
  * method rejects with a `DacError` subclass on failure (`StoreUnavailableError` when the store
@@ -109,6 +123,11 @@ export interface KeyReader {
   get(key: string): Promise<KeyValue | undefined>;
   /** Read every key starting with `prefix`, sorted by key, in one consistent snapshot. */
   range(prefix: string): Promise<RangeResult>;
+  /**
+   * Read several ranges in one request (on etcd: one transaction of range operations), all at
+   * the same revision: the read-only Slurm calls answer from one etcd request.
+   */
+  snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult>;
   /** Release connections and timers. The reader is unusable afterwards. */
   close(): Promise<void>;
 }

@@ -1,13 +1,15 @@
 /**
- * What a command needs, built lazily: `show_configurations` touches no etcd, the read-only
- * calls (`pools`, `show_*`, `real_size`, `paths`, `job_process`, dwstat) read through etcd's
- * JSON gateway, and only the steps that write load the gRPC client (about 250 ms to load).
+ * What a command needs, built lazily: `show_configurations` touches no etcd; the read-only
+ * calls (`pools`, `show_*`, `real_size`, `paths`, `job_process`, dwstat) read with
+ * `EtcdGrpcReader` (gRPC over Node's own http2, one request, no zod for the Slurm calls); only
+ * the steps that write load the `etcd3` client (about 250 ms to load).
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import type { KeyReader, Keystore } from '../keystore/keystore';
-import type { Logger } from '../logging/logger';
+import type { CliLogger, LogLevel } from '../logging/cli-logger';
 import type { Registry } from '../registry/registry';
 import type { RegistryReader } from '../registry/registry-reader';
+import type { SlurmReader } from '../registry/slurm-reader';
 
 /**
  * etcd deadline for `job_process` and `paths`, which run inside slurmctld while it holds its
@@ -17,8 +19,13 @@ import type { RegistryReader } from '../registry/registry-reader';
 export const INLINE_ETCD_TIMEOUT_MS = 1000;
 
 export interface CliContext {
-  log: Logger;
+  log: CliLogger;
   env: NodeJS.ProcessEnv;
+  /**
+   * The level of the "done" line of a successful call: `debug` for the calls Slurm makes every
+   * 30 s or inline (so they do not load the logger), `info` for the steps. Default `info`.
+   */
+  successLogLevel: LogLevel;
   /** The etcd settings from the environment (ConfigError if they are invalid). */
   etcdConfig(): Promise<EtcdConfig>;
   /**
@@ -26,11 +33,13 @@ export interface CliContext {
    * for calls that run inside slurmctld or under a short fixed limit (dwstat's 2 s).
    */
   registry(options?: { maxTimeoutMs?: number }): Promise<Registry>;
-  /**
-   * Reads only, through etcd's JSON gateway: no gRPC client to load, for the calls Slurm makes
-   * inline or every 30 s. `maxTimeoutMs` as for `registry`.
-   */
+  /** The full reads (records validated with zod), for dwstat. `maxTimeoutMs` as for `registry`. */
   reader(options?: { maxTimeoutMs?: number }): Promise<RegistryReader>;
+  /**
+   * The reads of the calls Slurm makes inline or every 30 s: one request each, nothing heavy
+   * to load. `maxTimeoutMs` as for `registry`.
+   */
+  slurmReader(options?: { maxTimeoutMs?: number }): Promise<SlurmReader>;
   /** Close connections; called once the command has finished. */
   close(): Promise<void>;
 }
@@ -41,15 +50,26 @@ function cappedConfig(config: EtcdConfig, maxTimeoutMs = Infinity): EtcdConfig {
 }
 
 /** The production context: settings from the environment, state in etcd. */
-export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env): CliContext {
+export function createContext(log: CliLogger, env: NodeJS.ProcessEnv = process.env): CliContext {
   let config: EtcdConfig | undefined;
   let store: Keystore | undefined;
   let registry: Registry | undefined;
-  let httpReader: KeyReader | undefined;
+  let keyReader: KeyReader | undefined;
   let reader: RegistryReader | undefined;
+  let slurmReader: SlurmReader | undefined;
+  /** One reader for the process, with the deadline of the first call that asked for it. */
+  const openKeyReader = async (maxTimeoutMs?: number): Promise<KeyReader> => {
+    if (!keyReader) {
+      const etcdConfig = cappedConfig(await context.etcdConfig(), maxTimeoutMs);
+      const { EtcdGrpcReader } = await import('../keystore/etcd-grpc-reader');
+      keyReader = new EtcdGrpcReader(etcdConfig);
+    }
+    return keyReader;
+  };
   const context: CliContext = {
     log,
     env,
+    successLogLevel: 'info',
     async etcdConfig() {
       if (!config) {
         const { etcdConfigFromEnv } = await import('../config/etcd-config');
@@ -72,20 +92,28 @@ export function createContext(log: Logger, env: NodeJS.ProcessEnv = process.env)
     },
     async reader(options = {}) {
       if (!reader) {
-        const etcdConfig = cappedConfig(await context.etcdConfig(), options.maxTimeoutMs);
-        const [{ EtcdHttpReader }, { RegistryReader: ReaderClass }, { KeyLayout }] =
-          await Promise.all([
-            import('../keystore/etcd-http-reader'),
-            import('../registry/registry-reader'),
-            import('../registry/keys'),
-          ]);
-        httpReader = new EtcdHttpReader(etcdConfig);
-        reader = new ReaderClass(httpReader, new KeyLayout(etcdConfig.prefix));
+        const source = await openKeyReader(options.maxTimeoutMs);
+        const [{ RegistryReader: ReaderClass }, { KeyLayout }] = await Promise.all([
+          import('../registry/registry-reader'),
+          import('../registry/keys'),
+        ]);
+        reader = new ReaderClass(source, new KeyLayout((await context.etcdConfig()).prefix));
       }
       return reader;
     },
+    async slurmReader(options = {}) {
+      if (!slurmReader) {
+        const source = await openKeyReader(options.maxTimeoutMs);
+        const [{ SlurmReader: ReaderClass }, { KeyLayout }] = await Promise.all([
+          import('../registry/slurm-reader'),
+          import('../registry/keys'),
+        ]);
+        slurmReader = new ReaderClass(source, new KeyLayout((await context.etcdConfig()).prefix));
+      }
+      return slurmReader;
+    },
     async close() {
-      await Promise.all([store?.close(), httpReader?.close()]);
+      await Promise.all([store?.close(), keyReader?.close()]);
     },
   };
   return context;

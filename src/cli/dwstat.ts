@@ -13,6 +13,8 @@ import { runCli, type CommandResult } from './run';
 /** Run one dwstat command line: the answer, or a UsageError / registry error to report. */
 export async function dwstat(context: CliContext, args: readonly string[]): Promise<CommandResult> {
   const request = parseDwstatArgs(args);
+  // Asked for by people (scontrol show bbstat), never on a schedule: no "done" line by default.
+  context.successLogLevel = 'debug';
   if (request.help) return DWSTAT_USAGE;
   const [{ readStatus }, { renderJson, renderTables }] = await Promise.all([
     import('./dwstat/read-status'),

@@ -1,14 +1,11 @@
 /** Looking up the session a Slurm call names by `--token`. */
 import { NoMatchingSessionError } from '../errors/errors';
-import type { SessionRecord } from '../registry/model';
-import type { RegistryReader } from '../registry/registry-reader';
+import type { SlurmReader } from '../registry/slurm-reader';
+import type { SlurmSession } from '../registry/slurm-records';
 
 /** The session of `token`, from one read; NotFoundError (exit 1) if there is none. */
-export async function requireSession(
-  registry: RegistryReader,
-  token: string,
-): Promise<SessionRecord> {
-  const stored = await registry.getSession(token);
-  if (stored === undefined) throw new NoMatchingSessionError(token);
-  return stored.record;
+export async function requireSession(reader: SlurmReader, token: string): Promise<SlurmSession> {
+  const session = await reader.session(token);
+  if (session === undefined) throw new NoMatchingSessionError(token);
+  return session;
 }

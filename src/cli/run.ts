@@ -2,7 +2,7 @@
  * The one top-level handler of every CLI program: runs a command, prints its answer or one
  * error line, sets the exit code, and logs details to the log file (never to stdout/stderr).
  */
-import { createLogger } from '../logging/logger';
+import { createCliLogger, type CliLogger } from '../logging/cli-logger';
 import { createContext, type CliContext } from './context';
 import { EXIT, exitCodeFor, userMessage } from './exit-codes';
 import { printAnswer } from './output';
@@ -16,7 +16,7 @@ export async function runCli(
   args: readonly string[],
   command: (context: CliContext, args: readonly string[]) => Promise<CommandResult>,
 ): Promise<void> {
-  const log = createLogger(program);
+  const log = createCliLogger(program);
   const context = createContext(log);
   const started = Date.now();
   log.debug({ args }, 'invoked');
@@ -26,7 +26,7 @@ export async function runCli(
       typeof result === 'object' ? result : { answer: result, exitCode: EXIT.ok };
     if (answer !== undefined) printAnswer(answer);
     process.exitCode = exitCode;
-    log.info({ args, exitCode, ms: Date.now() - started }, 'done');
+    log.at(context.successLogLevel, { args, exitCode, ms: Date.now() - started }, 'done');
   } catch (error) {
     const exitCode = exitCodeFor(error);
     log.error({ args, err: error, exitCode, ms: Date.now() - started }, 'failed');
@@ -44,7 +44,7 @@ export async function runCli(
  * a reconnect timer or stream behind), end it shortly anyway: Slurm waits for EOF, and a
  * lingering CLI would hold the step until Slurm's timeout.
  */
-function exitSoon(log: ReturnType<typeof createLogger>): void {
+function exitSoon(log: CliLogger): void {
   setTimeout(() => {
     const handles = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
     log.warn(

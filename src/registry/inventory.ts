@@ -10,7 +10,9 @@ import {
   AliveRecord,
   AllocationRecord,
   HostRecord,
+  HostUsageRecord,
   PoolRecord,
+  SCHEMA_VERSION,
   type AllocationRecord as Allocation,
   type HostRecord as Host,
   type PoolRecord as Pool,
@@ -23,6 +25,8 @@ export interface HostState {
   modRevision: number;
   /** Create revision of the liveness key, or undefined when the host is not alive. */
   aliveCreateRevision?: number;
+  /** Mod revision of the host's usage record, or 0 when it has none (for compare-and-swap). */
+  usageModRevision: number;
 }
 
 export interface Inventory {
@@ -48,6 +52,7 @@ export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: numbe
     allocations: new Map(),
   };
   const alive = new Map<string, number>();
+  const usageRevisions = new Map<string, number>();
   for (const kv of kvs) {
     const parsed = keys.parseInventoryKey(kv.key);
     if (parsed === undefined) continue; // keys of a newer layout: not ours to judge
@@ -63,7 +68,17 @@ export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: numbe
       case 'host': {
         const host = decodeRecord(HostRecord, kv.key, kv.value);
         if (host.name !== parsed.host) throw new RecordIdentityError(kv.key, 'name', host.name);
-        inventory.hosts.set(host.name, { record: host, modRevision: kv.modRevision });
+        inventory.hosts.set(host.name, {
+          record: host,
+          modRevision: kv.modRevision,
+          usageModRevision: 0,
+        });
+        break;
+      }
+      case 'usage': {
+        const usage = decodeRecord(HostUsageRecord, kv.key, kv.value);
+        if (usage.host !== parsed.host) throw new RecordIdentityError(kv.key, 'host', usage.host);
+        usageRevisions.set(parsed.host, kv.modRevision);
         break;
       }
       case 'alive':
@@ -82,7 +97,38 @@ export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: numbe
     const state = inventory.hosts.get(host);
     if (state) state.aliveCreateRevision = createRevision;
   }
+  for (const [host, modRevision] of usageRevisions) {
+    const state = inventory.hosts.get(host);
+    if (state) state.usageModRevision = modRevision;
+  }
   return inventory;
+}
+
+/**
+ * The usage record of a host: its bricks per pool, and how many of them are allocated. The
+ * allocated devices are given, so the same function serves the registry (from an inventory
+ * read, plus the bricks a transaction is about to take or free) and tests.
+ */
+export function hostUsage(host: Host, allocatedDevices: ReadonlySet<string>): HostUsageRecord {
+  const pools: HostUsageRecord['pools'] = {};
+  for (const brick of host.bricks) {
+    // Own properties only: a pool may be called "constructor".
+    const usage = Object.hasOwn(pools, brick.pool)
+      ? pools[brick.pool]!
+      : (pools[brick.pool] = { bricks: 0, allocated: 0 });
+    usage.bricks += 1;
+    if (allocatedDevices.has(brick.device)) usage.allocated += 1;
+  }
+  return { schemaVersion: SCHEMA_VERSION, host: host.name, enabled: host.enabled, pools };
+}
+
+/** The devices of `host` that hold an allocation in the inventory. */
+export function allocatedDevices(inventory: Inventory, host: Host): Set<string> {
+  return new Set(
+    host.bricks
+      .filter((brick) => inventory.allocations.has(brickId(host.name, brick.device)))
+      .map((brick) => brick.device),
+  );
 }
 
 /** A record whose own name disagrees with its key (hand-edited or copied). */

@@ -1,13 +1,15 @@
 /**
  * The etcd key layout (documented in docs/etcd-layout.md; keep the two in step).
  *
- * Everything that placement and the pool view need lives under `<prefix>inventory/`, so one
- * range read answers `pools` without touching the (many) session records.
+ * Everything that placement needs lives under `<prefix>inventory/`, so one range read answers
+ * it without touching the (many) session records; `pools` reads only the small parts of it
+ * (pools, usage, liveness) in one snapshot.
  */
 export type InventoryKey =
   | { kind: 'pool'; pool: string }
   | { kind: 'host'; host: string }
   | { kind: 'alive'; host: string }
+  | { kind: 'usage'; host: string }
   | { kind: 'allocation'; host: string; device: string };
 
 /** Builds and parses our keys under one prefix (default `/dac/`). */
@@ -28,6 +30,30 @@ export class KeyLayout {
   }
   alive(host: string): string {
     return `${this.inventory()}alive/${host}`;
+  }
+  /** Prefix of the pool records. */
+  pools(): string {
+    return `${this.inventory()}pools/`;
+  }
+  /** Prefix of the host records. */
+  hosts(): string {
+    return `${this.inventory()}hosts/`;
+  }
+  /** Prefix of the liveness keys. */
+  alives(): string {
+    return `${this.inventory()}alive/`;
+  }
+  /** A host's bricks and allocations per pool (HostUsageRecord). */
+  usage(host: string): string {
+    return `${this.inventory()}usage/${host}`;
+  }
+  /** Prefix of the usage records. */
+  usages(): string {
+    return `${this.inventory()}usage/`;
+  }
+  /** Prefix of one host's allocation keys. */
+  allocationsOf(host: string): string {
+    return `${this.inventory()}allocations/${host}/`;
   }
   /** Present while the brick is allocated; holds the owning session. */
   allocation(host: string, device: string): string {
@@ -53,6 +79,7 @@ export class KeyLayout {
     if (parts.length === 2 && section === 'pools') return { kind: 'pool', pool: first };
     if (parts.length === 2 && section === 'hosts') return { kind: 'host', host: first };
     if (parts.length === 2 && section === 'alive') return { kind: 'alive', host: first };
+    if (parts.length === 2 && section === 'usage') return { kind: 'usage', host: first };
     if (parts.length === 3 && section === 'allocations' && second) {
       return { kind: 'allocation', host: first, device: second };
     }

@@ -6,41 +6,37 @@
  * another version of this software is recognised and reported, never misread.
  */
 import { z } from 'zod';
+import {
+  BYTES,
+  DEVICE_NAME,
+  HOST_NAME,
+  POOL_NAME,
+  TOKEN,
+  schemaVersionMessage,
+  type Pattern,
+} from './record-patterns';
 
 /** The record format this version reads and writes. */
 export const SCHEMA_VERSION = 1;
 
 const schemaVersion = z.literal(SCHEMA_VERSION, {
-  error: (issue) =>
-    issue.input === undefined
-      ? 'schemaVersion is missing (record from an older version?)'
-      : `schemaVersion ${String(issue.input)} is not understood by this version (expects ${SCHEMA_VERSION})`,
+  error: (issue) => schemaVersionMessage(issue.input, SCHEMA_VERSION),
 });
 
+const matching = (pattern: Pattern) => z.string().regex(pattern.regex, pattern.message);
+
 /** Byte counts: a decimal string in JSON, a bigint in code. */
-export const Bytes = z.codec(
-  z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a whole number of bytes as a decimal string'),
-  z.bigint().nonnegative(),
-  { decode: (text) => BigInt(text), encode: (value) => value.toString() },
-);
+export const Bytes = z.codec(matching(BYTES), z.bigint().nonnegative(), {
+  decode: (text) => BigInt(text),
+  encode: (value) => value.toString(),
+});
 
 /** Host names, device names and pool names: safe in etcd keys and in Slurm's JSON. */
-export const HostName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/, 'must be letters, digits, . _ - (max 253)');
-export const PoolName = z
-  .string()
-  .regex(
-    /^[A-Za-z][A-Za-z0-9_-]{0,63}$/,
-    'must start with a letter; letters, digits, _ - (max 64)',
-  );
-export const DeviceName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be letters, digits, . _ - (e.g. nvme0n1)');
+export const HostName = matching(HOST_NAME);
+export const PoolName = matching(POOL_NAME);
+export const DeviceName = matching(DEVICE_NAME);
 /** A session token: a Slurm job id, or a persistent buffer's name. */
-export const Token = z
-  .string()
-  .regex(/^([1-9][0-9]{0,19}|[A-Za-z][A-Za-z0-9_]{0,63})$/, 'must be a job id or a buffer name');
+export const Token = matching(TOKEN);
 
 const Epoch = z.number().int().nonnegative();
 
@@ -69,6 +65,27 @@ export const HostRecord = z.object({
   updatedAt: Epoch,
 });
 export type HostRecord = z.output<typeof HostRecord>;
+
+/** Bricks of one pool on one host, and how many of them are allocated. */
+export const PoolUsage = z.object({
+  bricks: z.number().int().nonnegative(),
+  allocated: z.number().int().nonnegative(),
+});
+export type PoolUsage = z.output<typeof PoolUsage>;
+
+/**
+ * A host's bricks and allocations per pool, and whether it is enabled: all that `pools` and
+ * `job_process` need of a host, in a few dozen bytes instead of the host record and one key per
+ * allocated brick. The registry writes it in the same transactions as the host record and the
+ * allocations, so it always agrees with them.
+ */
+export const HostUsageRecord = z.object({
+  schemaVersion,
+  host: HostName,
+  enabled: z.boolean(),
+  pools: z.record(PoolName, PoolUsage),
+});
+export type HostUsageRecord = z.output<typeof HostUsageRecord>;
 
 /** Written by dacd on its lease: present while the host is alive. */
 export const AliveRecord = z.object({

@@ -15,6 +15,7 @@ import {
   AliveRecord,
   AllocationRecord,
   HostRecord,
+  HostUsageRecord,
   PoolRecord,
   SCHEMA_VERSION,
   SessionRecord,
@@ -23,6 +24,7 @@ import {
   type Brick,
   type StageRequest,
 } from './model';
+import { allocatedDevices, hostUsage } from './inventory';
 import { chooseBricks } from './placement';
 import { RegistryReader, type StoredSession } from './registry-reader';
 
@@ -126,8 +128,9 @@ export class Registry extends RegistryReader {
       }
     }
     const key = this.keys.host(registration.name);
+    const usageKey = this.keys.usage(registration.name);
     for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
-      const kv = await this.store.get(key);
+      const [kv, usageKv] = await Promise.all([this.store.get(key), this.store.get(usageKey)]);
       const existing = kv ? decodeRecord(HostRecord, key, kv.value) : undefined;
       const record: HostRecord = {
         schemaVersion: SCHEMA_VERSION,
@@ -137,13 +140,17 @@ export class Registry extends RegistryReader {
         bricks: registration.bricks,
         updatedAt: existing?.updatedAt ?? this.seconds(),
       };
-      if (existing && isDeepStrictEqual(existing, record)) return false;
-      record.updatedAt = this.seconds();
+      if (existing && usageKv && isDeepStrictEqual(existing, record)) return false;
+      if (!existing || !isDeepStrictEqual(existing, record)) record.updatedAt = this.seconds();
       const removed = (existing?.bricks ?? []).filter(
         (old) => !registration.bricks.some((b) => b.device === old.device && b.pool === old.pool),
       );
+      // Bricks that hold an allocation are never removed or re-pooled (compared below), so
+      // the allocated devices are the same before and after.
+      const usage = hostUsage(record, await this.allocatedDevicesOf(registration.name));
       const compares: Compare[] = [
         { key, target: 'modRevision', op: '==', value: kv?.modRevision ?? 0 },
+        { key: usageKey, target: 'modRevision', op: '==', value: usageKv?.modRevision ?? 0 },
         ...removed.map((b): Compare => ({
           key: this.keys.allocation(registration.name, b.device),
           target: 'createRevision',
@@ -153,6 +160,7 @@ export class Registry extends RegistryReader {
       ];
       const result = await this.store.txn(compares, [
         { type: 'put', key, value: encodeRecord(HostRecord, record) },
+        { type: 'put', key: usageKey, value: encodeRecord(HostUsageRecord, usage) },
       ]);
       if (result.succeeded) return true;
       for (const brick of removed) {
@@ -173,15 +181,40 @@ export class Registry extends RegistryReader {
   /** Enable a host, or drain it (no new allocations) with a reason. */
   async setHostEnabled(name: string, enabled: boolean, reason?: string): Promise<HostRecord> {
     const key = this.keys.host(name);
-    return this.modify(key, HostRecord, `host ${name}`, (host) => {
-      const { drainReason: _old, ...rest } = host;
-      return {
+    const usageKey = this.keys.usage(name);
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const [kv, usageKv] = await Promise.all([this.store.get(key), this.store.get(usageKey)]);
+      if (!kv) throw new NotFoundError(`host ${name} does not exist`);
+      const { drainReason: _old, ...rest } = decodeRecord(HostRecord, key, kv.value);
+      const next: HostRecord = {
         ...rest,
         enabled,
         ...(!enabled && reason ? { drainReason: reason } : {}),
         updatedAt: this.seconds(),
       };
-    });
+      // Allocations on this host also rewrite its usage record, so comparing that record's
+      // revision makes the count read here current at the time of the write.
+      const usage = hostUsage(next, await this.allocatedDevicesOf(name));
+      const result = await this.store.txn(
+        [
+          { key, target: 'modRevision', op: '==', value: kv.modRevision },
+          { key: usageKey, target: 'modRevision', op: '==', value: usageKv?.modRevision ?? 0 },
+        ],
+        [
+          { type: 'put', key, value: encodeRecord(HostRecord, next) },
+          { type: 'put', key: usageKey, value: encodeRecord(HostUsageRecord, usage) },
+        ],
+      );
+      if (result.succeeded) return next;
+    }
+    throw new ContentionError(`host ${name}: too many concurrent updates`);
+  }
+
+  /** The devices of a host that hold an allocation now (one range read). */
+  private async allocatedDevicesOf(host: string): Promise<Set<string>> {
+    const prefix = this.keys.allocationsOf(host);
+    const { kvs } = await this.store.range(prefix);
+    return new Set(kvs.map((kv) => kv.key.slice(prefix.length)));
   }
 
   /** Write the host's liveness key on a lease: the host is live while the lease is. */
@@ -274,7 +307,20 @@ export class Registry extends RegistryReader {
         });
         for (const host of new Set(bricks.map((b) => b.host))) {
           const state = inventory.hosts.get(host)!;
+          const taken = allocatedDevices(inventory, state.record);
+          for (const brick of bricks) if (brick.host === host) taken.add(brick.device);
+          ops.push({
+            type: 'put',
+            key: this.keys.usage(host),
+            value: encodeRecord(HostUsageRecord, hostUsage(state.record, taken)),
+          });
           compares.push(
+            {
+              key: this.keys.usage(host),
+              target: 'modRevision',
+              op: '==',
+              value: state.usageModRevision,
+            },
             {
               key: this.keys.host(host),
               target: 'modRevision',
@@ -357,19 +403,53 @@ export class Registry extends RegistryReader {
       const stored = await this.getSession(token);
       if (!stored) return undefined;
       const sessionKey = this.keys.session(token);
-      const result = await this.store.txn(
-        [{ key: sessionKey, target: 'modRevision', op: '==', value: stored.modRevision }],
-        [
-          { type: 'delete', key: sessionKey },
-          ...stored.record.bricks.map((b): TxnOp => ({
-            type: 'delete',
-            key: this.keys.allocation(b.host, b.device),
-          })),
-        ],
-      );
+      const compares: Compare[] = [
+        { key: sessionKey, target: 'modRevision', op: '==', value: stored.modRevision },
+      ];
+      const ops: TxnOp[] = [
+        { type: 'delete', key: sessionKey },
+        ...stored.record.bricks.map((b): TxnOp => ({
+          type: 'delete',
+          key: this.keys.allocation(b.host, b.device),
+        })),
+      ];
+      const hosts = [...new Set(stored.record.bricks.map((b) => b.host))];
+      const usages = await Promise.all(hosts.map((host) => this.releasedUsage(host, stored)));
+      for (const { key, modRevision, next } of usages) {
+        compares.push({ key, target: 'modRevision', op: '==', value: modRevision });
+        if (next) ops.push({ type: 'put', key, value: encodeRecord(HostUsageRecord, next) });
+      }
+      const result = await this.store.txn(compares, ops);
       if (result.succeeded) return stored.record;
     }
     throw new ContentionError(`session ${token}: too many concurrent updates`);
+  }
+
+  /**
+   * A host's usage record once `session` has released its bricks there: the stored record with
+   * those bricks no longer counted (undefined `next` if the host has no usage record).
+   */
+  private async releasedUsage(
+    host: string,
+    session: StoredSession,
+  ): Promise<{ key: string; modRevision: number; next?: HostUsageRecord }> {
+    const key = this.keys.usage(host);
+    const kv = await this.store.get(key);
+    if (!kv) return { key, modRevision: 0 };
+    const usage = decodeRecord(HostUsageRecord, key, kv.value);
+    const freed = session.record.bricks.filter((b) => b.host === host).length;
+    const pool = usage.pools[session.record.pool];
+    const next: HostUsageRecord =
+      pool && Object.hasOwn(usage.pools, session.record.pool)
+        ? {
+            ...usage,
+            pools: {
+              ...usage.pools,
+              [session.record.pool]: { ...pool, allocated: Math.max(0, pool.allocated - freed) },
+            },
+          }
+        : usage;
+    return { key, modRevision: kv.modRevision, next };
   }
 
   private async modify<S extends typeof HostRecord | typeof SessionRecord>(

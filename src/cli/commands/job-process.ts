@@ -59,8 +59,8 @@ export async function jobProcessCommand(
 /** The pool table from one read, or undefined (logged) when etcd cannot be reached in time. */
 async function readPools(context: CliContext): Promise<PoolView[] | undefined> {
   try {
-    const registry = await context.reader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS });
-    return await registry.pools();
+    const reader = await context.slurmReader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS });
+    return (await reader.poolTable()).views;
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     context.log.warn({ err: error }, 'etcd unavailable: validating without pool checks');

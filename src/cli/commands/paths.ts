@@ -20,11 +20,11 @@ export async function pathsCommand(
   // Check our settings before touching etcd: a bad DAC_MOUNT_ROOT fails the same either way.
   const mountRoot = mountRootFromEnv(context.env);
   const session = await requireSession(
-    await context.reader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS }),
+    await context.slurmReader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS }),
     token,
   );
   const lines = pathFileLines(session, mountRoot);
   await writeFileAtomically(pathFile, pathFileContent(lines));
-  context.log.info({ token, pathFile, lines }, 'path file written');
+  context.log.debug({ token, pathFile, lines }, 'path file written');
   return undefined;
 }

@@ -16,6 +16,6 @@ export async function realSizeCommand(
 ): Promise<CommandResult> {
   // Operators may ask about a persistent buffer by name; Slurm always sends a job id.
   const token = tokenArg(args.token, true);
-  const session = await requireSession(await context.reader(), token);
+  const session = await requireSession(await context.slurmReader(), token);
   return realSizeAnswer(session);
 }

@@ -12,6 +12,6 @@ export async function showInstancesCommand(
   context: CliContext,
   _args: FunctionArgs,
 ): Promise<CommandResult> {
-  const registry = await context.reader();
-  return instancesAnswer(await registry.sessions());
+  const reader = await context.slurmReader();
+  return instancesAnswer(await reader.sessions());
 }

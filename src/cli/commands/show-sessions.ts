@@ -13,6 +13,6 @@ export async function showSessionsCommand(
   context: CliContext,
   _args: FunctionArgs,
 ): Promise<CommandResult> {
-  const registry = await context.reader();
-  return sessionsAnswer(await registry.sessions());
+  const reader = await context.slurmReader();
+  return sessionsAnswer(await reader.sessions());
 }

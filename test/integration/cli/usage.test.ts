@@ -27,7 +27,11 @@ describe('dacctl command line', () => {
     [[], /^no function given; use --function <name>\n$/],
     [['setup', '--token', '1'], /^setup: missing --capacity, --user, --groupid, --job\n$/],
     [['teardown', '--token'], /^teardown: --token needs a value\n$/],
-    [['teardown', '--token', '1', '--bogus'], /^teardown: Unknown argument: bogus\n$/],
+    [['teardown', '--token', '1', '--bogus'], /^teardown: unknown flag --bogus\n$/],
+    [['teardown', '-t'], /^teardown: --token needs a value\n$/],
+    [['teardown', '--token', '1', '--hurry=yes'], /^teardown: --hurry takes no value\n$/],
+    [['teardown', '--token', '1', 'extra'], /^teardown: unexpected argument "extra"\n$/],
+    [['pools', '--token', '1'], /^pools: unknown flag --token\n$/],
     [['teardown', '--token', '1', '--token', '2'], /^teardown: --token is given more than once\n$/],
   ])('refuses %j in one line with exit 2', async (args, message) => {
     const result = await run(args);

@@ -36,6 +36,7 @@ function inventory(hosts: Record<string, HostSpec>): Inventory {
         updatedAt: 0,
       },
       modRevision: 1,
+      usageModRevision: 0,
       ...(spec.alive === false ? {} : { aliveCreateRevision: 1 }),
     });
     for (const i of spec.allocated ?? []) {

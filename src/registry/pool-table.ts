@@ -1,0 +1,77 @@
+/**
+ * The pool table Slurm polls (`pools`) and `job_process` checks against, from one snapshot of
+ * the small parts of the inventory: pool records, host usage records and liveness keys.
+ * Pure, and free of zod (see `slurm-records.ts`).
+ */
+import type { KeyValue, RangeSpec } from '../keystore/keystore';
+import type { PoolView } from './inventory';
+import type { KeyLayout } from './keys';
+import { decodeHostUsage, decodeSlurmPool } from './slurm-records';
+
+/** The pool table, and the hosts left out of it. */
+export interface PoolTable {
+  /** Sorted by pool name. */
+  views: PoolView[];
+  /**
+   * Registered hosts without a usage record (registered by an older version, until its dacd
+   * restarts): their bricks are not counted, so the table never offers capacity it cannot
+   * vouch for.
+   */
+  hostsWithoutUsage: string[];
+}
+
+/** The ranges of the snapshot `poolTable` reads, in the order it expects them. */
+export function poolTableRanges(keys: KeyLayout): RangeSpec[] {
+  return [
+    { prefix: keys.pools() },
+    { prefix: keys.usages() },
+    { prefix: keys.alives(), keysOnly: true },
+    { prefix: keys.hosts(), keysOnly: true },
+  ];
+}
+
+/** The last path segment of keys directly under `prefix` (deeper keys are not ours). */
+function names(kvs: readonly KeyValue[], prefix: string): string[] {
+  return kvs
+    .map((kv) => kv.key.slice(prefix.length))
+    .filter((name) => name !== '' && !name.includes('/'));
+}
+
+/** Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record. */
+export function poolTable(keys: KeyLayout, ranges: readonly KeyValue[][]): PoolTable {
+  const [poolKvs = [], usageKvs = [], aliveKvs = [], hostKvs = []] = ranges;
+  const views = new Map<string, PoolView>();
+  for (const kv of poolKvs) {
+    if (kv.key.slice(keys.pools().length).includes('/')) continue;
+    const pool = decodeSlurmPool(kv.key, kv.value);
+    views.set(pool.name, {
+      name: pool.name,
+      granularityBytes: pool.granularityBytes,
+      quantity: 0,
+      free: 0,
+      allocated: 0,
+      unavailable: 0,
+    });
+  }
+  const alive = new Set(names(aliveKvs, keys.alives()));
+  const counted = new Set<string>();
+  for (const kv of usageKvs) {
+    if (kv.key.slice(keys.usages().length).includes('/')) continue;
+    const usage = decodeHostUsage(kv.key, kv.value);
+    counted.add(usage.host);
+    const usable = usage.enabled && alive.has(usage.host);
+    for (const [name, { bricks, allocated }] of Object.entries(usage.pools)) {
+      const view = views.get(name);
+      if (!view) continue; // a brick of an unknown pool is reported by dwstat nodes
+      const taken = Math.min(allocated, bricks);
+      view.quantity += bricks;
+      view.allocated += taken;
+      if (usable) view.free += bricks - taken;
+      else view.unavailable += bricks - taken;
+    }
+  }
+  return {
+    views: [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    hostsWithoutUsage: names(hostKvs, keys.hosts()).filter((host) => !counted.has(host)),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The pool table `pools` reads from usage records must give the same numbers as the pool view
+ * computed from the whole inventory (host records and one key per allocated brick).
+ */
+import type { KeyValue } from '../../../src/keystore/keystore';
+import { buildInventory, hostUsage, poolViews } from '../../../src/registry/inventory';
+import { KeyLayout } from '../../../src/registry/keys';
+import { SCHEMA_VERSION, type HostRecord } from '../../../src/registry/model';
+import { poolTable, poolTableRanges } from '../../../src/registry/pool-table';
+
+const keys = new KeyLayout('/t/');
+const GiB = 1024n ** 3n;
+
+const kv = (key: string, value: unknown): KeyValue => ({
+  key,
+  value: typeof value === 'string' ? value : JSON.stringify(value),
+  createRevision: 1,
+  modRevision: 1,
+  version: 1,
+});
+
+interface HostSpec {
+  bricks: Record<string, number>;
+  enabled?: boolean;
+  alive?: boolean;
+  /** Allocated brick indexes. */
+  allocated?: number[];
+  /** No usage record (registered by an older version). */
+  withoutUsage?: boolean;
+}
+
+/** Every key of the inventory for these hosts, usage records included. */
+function inventoryKvs(hosts: Record<string, HostSpec>): KeyValue[] {
+  const kvs: KeyValue[] = [
+    kv(keys.pool('default'), { schemaVersion: 1, name: 'default', granularityBytes: String(GiB) }),
+    kv(keys.pool('fast'), { schemaVersion: 1, name: 'fast', granularityBytes: String(2n * GiB) }),
+  ];
+  for (const [name, spec] of Object.entries(hosts)) {
+    const bricks = Object.entries(spec.bricks).flatMap(([pool, count]) =>
+      Array.from({ length: count }, () => pool),
+    );
+    const record: HostRecord = {
+      schemaVersion: SCHEMA_VERSION,
+      name,
+      enabled: spec.enabled ?? true,
+      bricks: bricks.map((pool, i) => ({
+        device: `nvme${i}n1`,
+        capacityBytes: pool === 'fast' ? 2n * GiB : GiB,
+        pool,
+      })),
+      updatedAt: 1,
+    };
+    kvs.push(
+      kv(keys.host(name), {
+        ...record,
+        bricks: record.bricks.map((b) => ({ ...b, capacityBytes: String(b.capacityBytes) })),
+      }),
+    );
+    if (spec.alive !== false)
+      kvs.push(kv(keys.alive(name), { schemaVersion: 1, host: name, since: 1 }));
+    const taken = new Set((spec.allocated ?? []).map((i) => `nvme${i}n1`));
+    for (const device of taken) {
+      kvs.push(
+        kv(keys.allocation(name, device), { schemaVersion: 1, sessionId: 3, token: '3', index: 0 }),
+      );
+    }
+    if (!spec.withoutUsage) kvs.push(kv(keys.usage(name), hostUsage(record, taken)));
+  }
+  return kvs.sort((a, b) => (a.key < b.key ? -1 : 1));
+}
+
+/** The snapshot `poolTable` reads, cut from the same keys (keys-only ranges lose their values). */
+function snapshotOf(kvs: KeyValue[]): KeyValue[][] {
+  return poolTableRanges(keys).map((range) =>
+    kvs
+      .filter((k) => k.key.startsWith(range.prefix))
+      .map((k) => (range.keysOnly ? { ...k, value: '' } : k)),
+  );
+}
+
+describe('poolTable', () => {
+  const hosts: Record<string, HostSpec> = {
+    a: { bricks: { default: 4 }, allocated: [0, 2] },
+    b: { bricks: { default: 2, fast: 2 }, allocated: [3] },
+    dead: { bricks: { default: 2 }, alive: false, allocated: [1] },
+    drained: { bricks: { default: 3, fast: 1 }, enabled: false },
+  };
+
+  it('counts quantity, free, allocated and unavailable as the full inventory does', () => {
+    const kvs = inventoryKvs(hosts);
+    const expected = poolViews(buildInventory(keys, kvs, 9));
+    const table = poolTable(keys, snapshotOf(kvs));
+    expect(table.views).toEqual(expected);
+    expect(table.hostsWithoutUsage).toEqual([]);
+    expect(table.views.map((v) => [v.name, v.quantity, v.free, v.allocated])).toEqual([
+      ['default', 11, 4, 3],
+      ['fast', 3, 1, 1],
+    ]);
+  });
+
+  it('lists pools without hosts with zero quantity', () => {
+    expect(poolTable(keys, snapshotOf(inventoryKvs({}))).views.map((v) => v.quantity)).toEqual([
+      0, 0,
+    ]);
+  });
+
+  it('leaves out, and names, hosts that have no usage record', () => {
+    const kvs = inventoryKvs({ ...hosts, old: { bricks: { default: 8 }, withoutUsage: true } });
+    const table = poolTable(keys, snapshotOf(kvs));
+    expect(table.hostsWithoutUsage).toEqual(['old']);
+    expect(table.views[0]).toMatchObject({ name: 'default', quantity: 11, free: 4 });
+  });
+
+  it('ignores usage of a pool that does not exist', () => {
+    const kvs = inventoryKvs({ a: { bricks: { default: 1 } } });
+    kvs.push(
+      kv(keys.usage('z'), {
+        schemaVersion: 1,
+        host: 'z',
+        enabled: true,
+        pools: { gone: { bricks: 5, allocated: 0 } },
+      }),
+    );
+    expect(poolTable(keys, snapshotOf(kvs)).views.map((v) => v.quantity)).toEqual([1, 0]);
+  });
+
+  it.each([
+    [
+      { host: 'a', enabled: true, pools: {} },
+      'schemaVersion is missing (record from an older version?)',
+    ],
+    [{ schemaVersion: 1, host: 'a', enabled: 'yes', pools: {} }, 'enabled: must be a boolean'],
+    [
+      {
+        schemaVersion: 1,
+        host: 'a',
+        enabled: true,
+        pools: { default: { bricks: -1, allocated: 0 } },
+      },
+      'pools.default.bricks: must be a non-negative integer',
+    ],
+    [
+      { schemaVersion: 1, host: 'a', enabled: true, pools: { default: { bricks: 2 } } },
+      'pools.default.allocated: must be a non-negative integer',
+    ],
+    ['{"schemaVersion": 1, ', 'not valid JSON'],
+  ])('refuses the bad usage record %j, naming key and field', (record, problem) => {
+    const kvs = inventoryKvs({});
+    kvs.push(kv(keys.usage('a'), record));
+    expect(() => poolTable(keys, snapshotOf(kvs))).toThrow(
+      `etcd record /t/inventory/usage/a is invalid: ${problem}`,
+    );
+  });
+});

@@ -11,6 +11,7 @@ import { handleWhen, noop, retry, ConstantBackoff, type IPolicy } from 'cockatie
 import type { EtcdConfig } from '../config/etcd-config';
 import { readTlsMaterial, unavailableMessage } from './etcd-connection';
 import { prefixEnd } from './key-range';
+import { checkSnapshotRanges } from './txn-limits';
 import { DacError, DeadlineError, LeaseLostError, StoreUnavailableError } from '../errors/errors';
 import type {
   Compare,
@@ -20,6 +21,8 @@ import type {
   LeaseId,
   PutOptions,
   RangeResult,
+  RangeSpec,
+  SnapshotResult,
   TxnOp,
   TxnResult,
   Watch,
@@ -92,6 +95,9 @@ export class EtcdKeystore implements Keystore {
       defaultCallOptions: (context) =>
         context.isStream ? {} : { deadline: Date.now() + config.timeoutMs },
       faultHandling: { host: () => noop, global },
+      // grpc-js refuses answers over 4 MiB by default; etcd sends any size, and a snapshot of
+      // every session of a busy cluster can be bigger than that.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
     });
   }
 
@@ -146,6 +152,29 @@ export class EtcdKeystore implements Keystore {
       this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }),
     );
     return { kvs: response.kvs.map(toKeyValue), revision: Number(response.header.revision) };
+  }
+
+  async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
+    checkSnapshotRanges(ranges);
+    // A transaction without compares always runs its success ops, all at one revision.
+    const request: TxnRequest = {
+      compare: [],
+      success: ranges.map((range) => ({
+        request_range: {
+          key: Buffer.from(range.prefix),
+          range_end: prefixEnd(range.prefix),
+          keys_only: range.keysOnly === true,
+        },
+      })),
+    };
+    const response = await this.call(
+      `snapshot ${ranges.map((range) => range.prefix).join(',')}`,
+      () => this.client.kv.txn(request),
+    );
+    return {
+      ranges: response.responses.map((op) => op.response_range.kvs.map(toKeyValue)),
+      revision: Number(response.header.revision),
+    };
   }
 
   async put(key: string, value: string, options?: PutOptions): Promise<number> {

@@ -17,6 +17,8 @@ import type {
   LeaseId,
   PutOptions,
   RangeResult,
+  RangeSpec,
+  SnapshotResult,
   TxnOp,
   TxnResult,
   Watch,
@@ -24,9 +26,7 @@ import type {
   WatchListener,
   WatchOptions,
 } from './keystore';
-
-/** etcd's default `--max-txn-ops`. */
-const MAX_TXN_OPS = 128;
+import { checkSnapshotRanges, MAX_TXN_OPS } from './txn-limits';
 
 /**
  * etcd's default `--max-request-bytes` (1.5 MiB). etcd measures the encoded raft request, which
@@ -180,6 +180,21 @@ export class MemoryKeystore implements Keystore {
     this.ensureOpen();
     const kvs = this.keysWithPrefix(prefix).map((key) => toKeyValue(key, this.data.get(key)!));
     return { kvs, revision: this.revision };
+  }
+
+  async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
+    this.ensureOpen();
+    checkSnapshotRanges(ranges);
+    return {
+      ranges: ranges.map((spec) =>
+        this.keysWithPrefix(spec.prefix).map((key) => {
+          const kv = toKeyValue(key, this.data.get(key)!);
+          if (spec.keysOnly) kv.value = '';
+          return kv;
+        }),
+      ),
+      revision: this.revision,
+    };
   }
 
   async put(key: string, value: string, options?: PutOptions): Promise<number> {

@@ -8,7 +8,7 @@
  * revisions are only ever compared with each other (`b > a`, `a === b`), never with absolute
  * numbers: other writers move the store-wide revision at any time.
  */
-import { DacError, LeaseLostError } from '../../src/errors/errors';
+import { DacError, LeaseLostError, ValidationError } from '../../src/errors/errors';
 import type {
   Compare,
   CompareOp,
@@ -262,6 +262,124 @@ export function describeKeystoreConformance(
         const result = await store.range(k('nothing/'));
         expect(result.kvs).toEqual([]);
         expect(result.revision).toBeGreaterThan(0);
+      });
+    });
+
+    describe('snapshot', () => {
+      it('reads each range in request order, sorted by key, as range() reads it', async () => {
+        await store.put(k('b/2'), 'b2');
+        await store.put(k('a/😀'), 'a-emoji');
+        await store.put(k('b/1'), 'b1');
+        await store.put(k('a/z'), 'az');
+        await store.put(k('a/é'), 'a-accent');
+        await store.put(k('c'), 'not in any range');
+        const snapshot = await store.snapshot([{ prefix: k('b/') }, { prefix: k('a/') }]);
+        expect(snapshot.ranges.map((kvs) => kvs.map((kv) => [kv.key, kv.value]))).toEqual([
+          [
+            [k('b/1'), 'b1'],
+            [k('b/2'), 'b2'],
+          ],
+          [
+            [k('a/z'), 'az'],
+            [k('a/é'), 'a-accent'],
+            [k('a/😀'), 'a-emoji'],
+          ],
+        ]);
+        expect(snapshot.ranges[0]).toEqual((await store.range(k('b/'))).kvs);
+        expect(snapshot.ranges[1]).toEqual((await store.range(k('a/'))).kvs);
+      });
+
+      it('keys-only ranges give empty values but the real revisions, version and lease', async () => {
+        const lease = await grant(10);
+        await store.put(k('k/leased'), 'v1', { lease: lease.id });
+        await store.put(k('k/leased'), 'v2', { lease: lease.id });
+        await store.put(k('k/plain'), 'value');
+        const snapshot = await store.snapshot([
+          { prefix: k('k/'), keysOnly: true },
+          { prefix: k('k/') },
+        ]);
+        const [keysOnly, full] = snapshot.ranges;
+        expect(full?.map((kv) => kv.value)).toEqual(['v2', 'value']);
+        expect(keysOnly).toEqual(full?.map((kv) => ({ ...kv, value: '' })));
+        expect(keysOnly?.[0]).toMatchObject({ version: 2, lease: lease.id });
+        expect(keysOnly?.[0]?.modRevision).toBeGreaterThan(keysOnly?.[0]?.createRevision ?? 0);
+        expect(keysOnly?.[1]?.lease).toBeUndefined();
+      });
+
+      it('gives [] for a range without keys and for no ranges at all', async () => {
+        await store.put(k('some'), '1');
+        const snapshot = await store.snapshot([{ prefix: k('none/') }, { prefix: k('some') }]);
+        expect(snapshot.ranges[0]).toEqual([]);
+        expect(snapshot.ranges[1]).toHaveLength(1);
+        const nothing = await store.snapshot([]);
+        expect(nothing.ranges).toEqual([]);
+        expect(nothing.revision).toBeGreaterThan(0);
+      });
+
+      it('gives a key to every range whose prefix it has, when prefixes overlap', async () => {
+        await store.put(k('o/a/1'), 'deep');
+        await store.put(k('o/b'), 'shallow');
+        const snapshot = await store.snapshot([
+          { prefix: k('o/') },
+          { prefix: k('o/a/') },
+          { prefix: k('o/') },
+        ]);
+        const [outer, inner, again] = snapshot.ranges;
+        expect(outer?.map((kv) => kv.key)).toEqual([k('o/a/1'), k('o/b')]);
+        expect(inner).toEqual([outer?.[0]]);
+        expect(again).toEqual(outer);
+      });
+
+      it('is served at a revision at least every mod revision and the last write', async () => {
+        await store.put(k('r/a'), '1');
+        await store.put(k('s/a'), '1');
+        const last = await store.put(k('r/a'), '2');
+        const snapshot = await store.snapshot([{ prefix: k('r/') }, { prefix: k('s/') }]);
+        expect(snapshot.revision).toBeGreaterThanOrEqual(last);
+        for (const kv of snapshot.ranges.flat()) {
+          expect(snapshot.revision).toBeGreaterThanOrEqual(kv.modRevision);
+        }
+      });
+
+      it('reads every range at one revision: a write between two snapshots is in all or none', async () => {
+        await store.put(k('x/old'), 'x');
+        await store.put(k('y/old'), 'y');
+        const ranges = [{ prefix: k('x/') }, { prefix: k('y/') }];
+        const before = await store.snapshot(ranges);
+        // One transaction writes both ranges at one revision.
+        const written = await store.txn(
+          [],
+          [
+            { type: 'put', key: k('x/new'), value: 'x' },
+            { type: 'put', key: k('y/new'), value: 'y' },
+            { type: 'delete', key: k('y/old') },
+          ],
+        );
+        const after = await store.snapshot(ranges);
+        expect(before.ranges.map((kvs) => kvs.map((kv) => kv.key))).toEqual([
+          [k('x/old')],
+          [k('y/old')],
+        ]);
+        expect(after.ranges.map((kvs) => kvs.map((kv) => kv.key))).toEqual([
+          [k('x/new'), k('x/old')],
+          [k('y/new')],
+        ]);
+        expect(before.revision).toBeLessThan(written.revision);
+        expect(after.revision).toBeGreaterThanOrEqual(written.revision);
+        expect(after.ranges[0]?.[0]?.modRevision).toBe(written.revision);
+        expect(after.ranges[1]?.[0]?.modRevision).toBe(written.revision);
+      });
+
+      it('reads 128 ranges in one request and refuses 129 or an empty prefix', async () => {
+        await store.put(k('n/127'), 'last');
+        const many = Array.from({ length: 128 }, (_, i) => ({ prefix: k(`n/${i}`) }));
+        const snapshot = await store.snapshot(many);
+        expect(snapshot.ranges).toHaveLength(128);
+        expect(snapshot.ranges[127]?.map((kv) => kv.value)).toEqual(['last']);
+        await expect(store.snapshot([...many, { prefix: k('n/one-more') }])).rejects.toBeInstanceOf(
+          ValidationError,
+        );
+        await expect(store.snapshot([{ prefix: '' }])).rejects.toBeInstanceOf(ValidationError);
       });
     });
 
@@ -718,6 +836,7 @@ export function describeKeystoreConformance(
           const attempts: [string, () => Promise<unknown>][] = [
             ['get', () => closed.get(`${closing.prefix}x`)],
             ['range', () => closed.range(closing.prefix)],
+            ['snapshot', () => closed.snapshot([{ prefix: closing.prefix }])],
             ['put', () => closed.put(`${closing.prefix}x`, 'x')],
             ['delete', () => closed.delete(`${closing.prefix}x`)],
             ['txn', () => closed.txn([], [{ type: 'put', key: `${closing.prefix}x`, value: 'x' }])],

@@ -1,0 +1,172 @@
+/**
+ * Reads etcd over its gRPC API with Node's own `node:http2` and a small protobuf codec: no gRPC
+ * client to load. Loading `etcd3` costs about 200 ms, more than Slurm's whole budget for
+ * `job_process`, and `pools`/`show_*` run every 30 s; they only ever read, and each answers
+ * from one request (`snapshot`: one transaction of range reads). etcd's JSON gateway would also
+ * avoid the client, but it spends three times as long encoding megabytes of base64 JSON.
+ *
+ * Same settings, TLS files, deadline and error messages as `EtcdKeystore`; endpoints are tried
+ * in order within one overall deadline until one answers.
+ */
+import { connect, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
+import type { EtcdConfig } from '../config/etcd-config';
+import { StoreUnavailableError } from '../errors/errors';
+import { readTlsMaterial, unavailableMessage, type TlsMaterial } from './etcd-connection';
+import {
+  decodeRangeResponse,
+  decodeTxnResponse,
+  encodeRangeRequest,
+  encodeTxnRequest,
+} from './etcd-protobuf';
+import { GrpcStatusError, grpcUnaryCall } from './grpc-unary';
+import { prefixEnd } from './key-range';
+import type { KeyReader, KeyValue, RangeResult, RangeSpec, SnapshotResult } from './keystore';
+import { checkSnapshotRanges } from './txn-limits';
+
+const RANGE = '/etcdserverpb.KV/Range';
+const TXN = '/etcdserverpb.KV/Txn';
+
+/** An HTTP/2 connection to one endpoint, with the calls it is carrying. */
+interface Connection {
+  session: ClientHttp2Session;
+  inFlight: number;
+}
+
+/** A read-only view of etcd over gRPC. */
+export class EtcdGrpcReader implements KeyReader {
+  private readonly tls: TlsMaterial | undefined;
+  /** Open connections by endpoint; opened on first use, since most processes read once. */
+  private readonly connections = new Map<string, Connection>();
+  private closed = false;
+
+  constructor(private readonly config: EtcdConfig) {
+    this.tls = readTlsMaterial(config);
+  }
+
+  /** Read one key, or undefined if it does not exist. */
+  async get(key: string): Promise<KeyValue | undefined> {
+    const message = encodeRangeRequest({ key: Buffer.from(key) });
+    return this.call(RANGE, message, (answer) => decodeRangeResponse(answer).kvs[0]);
+  }
+
+  /** Read every key starting with `prefix`, sorted by key, at one revision. */
+  async range(prefix: string): Promise<RangeResult> {
+    const message = encodeRangeRequest({ key: Buffer.from(prefix), rangeEnd: prefixEnd(prefix) });
+    return this.call(RANGE, message, (answer) => {
+      const { kvs, revision } = decodeRangeResponse(answer);
+      return { kvs, revision };
+    });
+  }
+
+  /** Read several prefixes in one transaction, so all of them at one revision. */
+  async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
+    checkSnapshotRanges(ranges);
+    const message = encodeTxnRequest(
+      ranges.map((range) => ({
+        key: Buffer.from(range.prefix),
+        rangeEnd: prefixEnd(range.prefix),
+        keysOnly: range.keysOnly === true,
+      })),
+    );
+    return this.call(TXN, message, (answer) => {
+      const txn = decodeTxnResponse(answer);
+      if (!txn.succeeded || txn.ranges.length !== ranges.length) {
+        throw new Error(`the transaction answered ${txn.ranges.length} of ${ranges.length} ranges`);
+      }
+      return { ranges: txn.ranges.map((range) => range.kvs), revision: txn.revision };
+    });
+  }
+
+  /** Close every connection; reads afterwards reject. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const connections = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(
+      connections.map(({ session, inFlight }) => {
+        if (session.destroyed) return undefined;
+        // An idle session is unreferenced: waiting for a graceful close would let the process
+        // exit in the middle of `await close()`. Nothing is lost by ending it at once.
+        if (inFlight === 0) {
+          session.destroy();
+          return undefined;
+        }
+        // Calls in flight finish first; they keep the session referenced until then.
+        return new Promise<void>((resolve) => session.close(() => resolve()));
+      }),
+    );
+  }
+
+  /**
+   * Send one request to each endpoint in turn within one overall deadline, decoding the answer
+   * there too: an endpoint whose answer cannot be decoded has failed like one that is down.
+   */
+  private async call<T>(path: string, message: Buffer, decode: (answer: Buffer) => T): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('etcd reader is closed');
+    const deadline = Date.now() + this.config.timeoutMs;
+    const failures: string[] = [];
+    for (const endpoint of this.config.endpoints) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) break;
+      try {
+        return decode(await this.send(endpoint, path, message, remaining));
+      } catch (error) {
+        failures.push(`${endpoint}: ${(error as Error).message}`);
+      }
+    }
+    throw new StoreUnavailableError(unavailableMessage(this.config), {
+      detail: failures.join('; '),
+    });
+  }
+
+  private async send(
+    endpoint: string,
+    path: string,
+    message: Buffer,
+    timeoutMs: number,
+  ): Promise<Buffer> {
+    const connection = this.connection(endpoint);
+    const { session } = connection;
+    // Keep the process alive only while a call is waiting for its answer: an idle connection
+    // must never delay the exit of a CLI that has printed its result.
+    connection.inFlight += 1;
+    session.ref();
+    try {
+      return await grpcUnaryCall(session, path, message, timeoutMs);
+    } catch (error) {
+      // A gRPC status is an answer: the connection is fine. Anything else (refused, reset,
+      // silent) means the next call must start afresh.
+      if (!(error instanceof GrpcStatusError)) this.drop(endpoint, session, true);
+      throw error;
+    } finally {
+      connection.inFlight -= 1;
+      if (connection.inFlight === 0 && !session.destroyed) session.unref();
+    }
+  }
+
+  /** The open connection to `endpoint`, or a new one. */
+  private connection(endpoint: string): Connection {
+    const existing = this.connections.get(endpoint);
+    if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
+    const url = new URL(endpoint);
+    // http2.connect offers ALPN h2 itself; without TLS it speaks HTTP/2 directly (h2c), which
+    // etcd's client port accepts for gRPC.
+    const options: SecureClientSessionOptions =
+      url.protocol === 'https:' && this.tls ? { ...this.tls } : {};
+    const session = connect(url.origin, options);
+    // The call in flight reports the failure; without a listener it would crash the process.
+    session.on('error', () => this.drop(endpoint, session, false));
+    session.on('goaway', () => this.drop(endpoint, session, false));
+    session.on('close', () => this.drop(endpoint, session, false));
+    session.unref();
+    const connection = { session, inFlight: 0 };
+    this.connections.set(endpoint, connection);
+    return connection;
+  }
+
+  /** Forget a connection (if it is still the current one), destroying it if asked. */
+  private drop(endpoint: string, session: ClientHttp2Session, destroy: boolean): void {
+    if (this.connections.get(endpoint)?.session === session) this.connections.delete(endpoint);
+    if (destroy && !session.destroyed) session.destroy();
+  }
+}

@@ -166,11 +166,12 @@ function commands(node: string, seeded: SeedResult, jobScript: string): Command[
     ),
     modules('etcd3'),
     modules('zod'),
-    modules('yargs'),
     modules('pino'),
-    modules('cockatiel'),
+    load('node:http2', 'node:http2'),
     built('keystore/etcd-keystore.js'),
     built('registry/registry.js'),
+    built('keystore/etcd-grpc-reader.js'),
+    built('registry/slurm-reader.js'),
     built('cli/dacctl.js'),
   ];
 }

@@ -4,7 +4,7 @@
  */
 import { DacError, StoreUnavailableError } from '../errors/errors';
 import type { PoolView } from '../registry/inventory';
-import type { SessionRecord } from '../registry/model';
+import type { SessionSummaryRecord } from '../registry/model';
 
 /** A byte count as a JSON integer; refuses values a double cannot hold exactly. */
 export function jsonInteger(value: bigint | number, what: string): number {
@@ -48,27 +48,16 @@ export function poolsAnswer(views: PoolView[], endpoints: string): string {
   });
 }
 
-/** The session fields the `show_sessions`, `show_instances` and `real_size` answers use. */
-export type SessionSummary = Pick<
-  SessionRecord,
-  'id' | 'token' | 'owner' | 'createdAt' | 'bricks' | 'granularityBytes' | 'computeHosts'
->;
-
-/** Bytes a session really holds: whole bricks, each one granule of its pool. */
-export function allocatedBytes(session: SessionSummary): bigint {
-  return BigInt(session.bricks.length) * session.granularityBytes;
-}
-
 /**
  * `{"sessions": [...]}`: every session, zero-size ones included (Slurm purges a buffer missing
  * from this list for 60 s). The token is always a string: Slurm ignores a numeric one.
  */
-export function sessionsAnswer(sessions: readonly SessionSummary[]): string {
+export function sessionsAnswer(sessions: readonly SessionSummaryRecord[]): string {
   return slurmJson({
     sessions: sessions.map((session) => ({
       id: jsonInteger(session.id, `id of session ${session.token}`),
       token: String(session.token),
-      owner: jsonInteger(session.owner.uid, `owner of session ${session.token}`),
+      owner: jsonInteger(session.uid, `owner of session ${session.token}`),
       created: jsonInteger(session.createdAt, `creation time of session ${session.token}`),
     })),
   });
@@ -78,17 +67,17 @@ export function sessionsAnswer(sessions: readonly SessionSummary[]): string {
  * `{"instances": [...]}`: one instance per session that holds bricks, linked by the session's
  * integer id. Slurm sizes a buffer it adopts from these, so a zero-size session has none.
  */
-export function instancesAnswer(sessions: readonly SessionSummary[]): string {
+export function instancesAnswer(sessions: readonly SessionSummaryRecord[]): string {
   return slurmJson({
     instances: sessions
-      .filter((session) => session.bricks.length > 0)
+      .filter((session) => session.bytes > 0n)
       .map((session) => {
         const id = jsonInteger(session.id, `id of session ${session.token}`);
         return {
           id,
           capacity: {
-            bytes: jsonInteger(allocatedBytes(session), `size of session ${session.token}`),
-            nodes: session.computeHosts.length,
+            bytes: jsonInteger(session.bytes, `size of session ${session.token}`),
+            nodes: session.nodes,
           },
           links: { session: id },
         };
@@ -97,10 +86,10 @@ export function instancesAnswer(sessions: readonly SessionSummary[]): string {
 }
 
 /** `{"token": ..., "capacity": <bytes>, "units": "bytes"}`: the size `real_size` reports. */
-export function realSizeAnswer(session: SessionSummary): string {
+export function realSizeAnswer(session: SessionSummaryRecord): string {
   return slurmJson({
     token: String(session.token),
-    capacity: jsonInteger(allocatedBytes(session), `size of session ${session.token}`),
+    capacity: jsonInteger(session.bytes, `size of session ${session.token}`),
     units: 'bytes',
   });
 }

@@ -36,6 +36,14 @@ async function main(): Promise<void> {
         pool: config.pool,
       })),
     });
+    // Sessions recorded by a version without summaries would be missing from show_sessions.
+    const summarised = await registry.writeMissingSummaries();
+    if (summarised.length > 0) {
+      hostLog.info(
+        { sessions: summarised.slice(0, 20), count: summarised.length },
+        'summaries written',
+      );
+    }
     await setup.prepare();
     hostLog.info(
       {

@@ -65,6 +65,13 @@ export class KeyLayout {
   session(token: string): string {
     return `${this.sessions()}${token}`;
   }
+  /** Prefix of the session summaries (what show_sessions and show_instances read). */
+  sessionSummaries(): string {
+    return `${this.prefix}session-summaries/`;
+  }
+  sessionSummary(token: string): string {
+    return `${this.sessionSummaries()}${token}`;
+  }
   /** Written once per new session; its revision is the session's integer id. */
   sessionIdCounter(): string {
     return `${this.prefix}counters/session-id`;

@@ -8,7 +8,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
-import type { Compare, Keystore, LeaseId, TxnOp, Watch } from '../keystore/keystore';
+import type { Compare, KeyValue, Keystore, LeaseId, TxnOp, Watch } from '../keystore/keystore';
 import { ceilDiv, formatBytes } from '../units/bytes';
 import type { KeyLayout } from './keys';
 import {
@@ -19,6 +19,7 @@ import {
   PoolRecord,
   SCHEMA_VERSION,
   SessionRecord,
+  SessionSummaryRecord,
   type AccessMode,
   type BrickRef,
   type Brick,
@@ -26,6 +27,7 @@ import {
 } from './model';
 import { allocatedDevices, hostUsage } from './inventory';
 import { chooseBricks } from './placement';
+import { sameSummary, summariseSession } from './session-summary';
 import { RegistryReader, type StoredSession } from './registry-reader';
 
 export type { StoredSession } from './registry-reader';
@@ -337,7 +339,10 @@ export class Registry extends RegistryReader {
         }
       }
       const session = this.newSessionRecord(request, id, granularity, bricks);
-      ops.unshift({ type: 'put', key: sessionKey, value: encodeRecord(SessionRecord, session) });
+      ops.unshift(
+        { type: 'put', key: sessionKey, value: encodeRecord(SessionRecord, session) },
+        this.putSummary(session),
+      );
       const result = await this.store.txn(compares, ops);
       if (result.succeeded) return { session, created: true };
       const raced = await this.getSession(request.token);
@@ -386,12 +391,82 @@ export class Registry extends RegistryReader {
     };
   }
 
-  /** Change a session with a compare-and-swap loop. NotFoundError if it does not exist. */
+  /**
+   * Change a session with a compare-and-swap loop, and its summary in the same transaction if
+   * the change shows in it. NotFoundError if the session does not exist.
+   */
   async updateSession(
     token: string,
     change: (session: SessionRecord) => SessionRecord,
   ): Promise<SessionRecord> {
-    return this.modify(this.keys.session(token), SessionRecord, `session ${token}`, change);
+    const key = this.keys.session(token);
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const kv = await this.store.get(key);
+      if (!kv) throw new NotFoundError(`session ${token} does not exist`);
+      const current = decodeRecord(SessionRecord, key, kv.value);
+      const next = change(current);
+      const ops: TxnOp[] = [{ type: 'put', key, value: encodeRecord(SessionRecord, next) }];
+      if (!sameSummary(summariseSession(current), summariseSession(next))) {
+        ops.push(this.putSummary(next));
+      }
+      const result = await this.store.txn(
+        [{ key, target: 'modRevision', op: '==', value: kv.modRevision }],
+        ops,
+      );
+      if (result.succeeded) return next;
+    }
+    throw new ContentionError(`session ${token}: too many concurrent updates`);
+  }
+
+  /** The write of a session's summary (see `SessionSummaryRecord`). */
+  private putSummary(session: SessionRecord): TxnOp {
+    return {
+      type: 'put',
+      key: this.keys.sessionSummary(session.token),
+      value: encodeRecord(SessionSummaryRecord, summariseSession(session)),
+    };
+  }
+
+  /**
+   * Write the summary of every session that has none or a wrong one (sessions recorded by a
+   * version without summaries), each guarded by the session's revision. dacd calls it at
+   * start. Resolves with the tokens it wrote.
+   */
+  async writeMissingSummaries(): Promise<string[]> {
+    const [{ kvs: sessions }, { kvs: summaries }] = await Promise.all([
+      this.store.range(this.keys.sessions()),
+      this.store.range(this.keys.sessionSummaries()),
+    ]);
+    const stored = new Map(summaries.map((kv) => [kv.key, kv]));
+    const written: string[] = [];
+    for (const first of sessions) {
+      let kv: KeyValue | undefined = first;
+      let summaryKv = stored.get(
+        this.keys.sessionSummary(first.key.slice(this.keys.sessions().length)),
+      );
+      for (let attempt = 0; kv && attempt < this.maxAttempts; attempt += 1) {
+        const session: SessionRecord = decodeRecord(SessionRecord, kv.key, kv.value);
+        const expected = summariseSession(session);
+        if (summaryKv) {
+          const summary = decodeRecord(SessionSummaryRecord, summaryKv.key, summaryKv.value);
+          if (sameSummary(summary, expected)) break;
+        }
+        const result = await this.store.txn(
+          [{ key: kv.key, target: 'modRevision', op: '==', value: kv.modRevision }],
+          [this.putSummary(session)],
+        );
+        if (result.succeeded) {
+          written.push(session.token);
+          break;
+        }
+        // Changed or released meanwhile: look again.
+        [kv, summaryKv] = await Promise.all([
+          this.store.get(kv.key),
+          this.store.get(this.keys.sessionSummary(session.token)),
+        ]);
+      }
+    }
+    return written;
   }
 
   /**
@@ -408,6 +483,7 @@ export class Registry extends RegistryReader {
       ];
       const ops: TxnOp[] = [
         { type: 'delete', key: sessionKey },
+        { type: 'delete', key: this.keys.sessionSummary(token) },
         ...stored.record.bricks.map((b): TxnOp => ({
           type: 'delete',
           key: this.keys.allocation(b.host, b.device),
@@ -450,25 +526,6 @@ export class Registry extends RegistryReader {
           }
         : usage;
     return { key, modRevision: kv.modRevision, next };
-  }
-
-  private async modify<S extends typeof HostRecord | typeof SessionRecord>(
-    key: string,
-    schema: S,
-    what: string,
-    change: (value: ReturnType<S['parse']>) => ReturnType<S['parse']>,
-  ): Promise<ReturnType<S['parse']>> {
-    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
-      const kv = await this.store.get(key);
-      if (!kv) throw new NotFoundError(`${what} does not exist`);
-      const next = change(decodeRecord(schema, key, kv.value) as ReturnType<S['parse']>);
-      const result = await this.store.txn(
-        [{ key, target: 'modRevision', op: '==', value: kv.modRevision }],
-        [{ type: 'put', key, value: encodeRecord(schema, next as never) }],
-      );
-      if (result.succeeded) return next;
-    }
-    throw new ContentionError(`${what}: too many concurrent updates`);
   }
 
   private seconds(): number {

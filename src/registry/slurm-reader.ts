@@ -4,10 +4,12 @@
  * `RegistryReader` has the full reads (dwstat, placement); this one loads only what these
  * calls need.
  */
+import { RecordError } from '../errors/errors';
 import type { KeyReader } from '../keystore/keystore';
+import type { SessionSummaryRecord } from './model';
 import type { KeyLayout } from './keys';
 import { poolTable, poolTableRanges, type PoolTable } from './pool-table';
-import { decodeSlurmSession, type SlurmSession } from './slurm-records';
+import { decodeSessionSummary, decodeSlurmSession, type SlurmSession } from './slurm-records';
 
 export class SlurmReader {
   constructor(
@@ -21,11 +23,35 @@ export class SlurmReader {
     return poolTable(this.keys, ranges);
   }
 
-  /** Every session, sorted by token, from one range read. */
-  async sessions(): Promise<SlurmSession[]> {
-    const prefix = this.keys.sessions();
-    const { kvs } = await this.reader.range(prefix);
-    return kvs.map((kv) => decodeSlurmSession(kv.key, kv.value));
+  /**
+   * The summary of every session, sorted by token, from one snapshot of the summaries and the
+   * session keys. A session without a summary (recorded by a version without them) fails the
+   * read rather than going missing from the list: Slurm purges buffers it does not see.
+   */
+  async sessionSummaries(): Promise<SessionSummaryRecord[]> {
+    const summariesPrefix = this.keys.sessionSummaries();
+    const sessionsPrefix = this.keys.sessions();
+    const {
+      ranges: [summaryKvs = [], sessionKvs = []],
+    } = await this.reader.snapshot([
+      { prefix: summariesPrefix },
+      { prefix: sessionsPrefix, keysOnly: true },
+    ]);
+    const summaries = new Map(
+      summaryKvs.map((kv) => [kv.key.slice(summariesPrefix.length), kv] as const),
+    );
+    return sessionKvs.map((sessionKv) => {
+      const token = sessionKv.key.slice(sessionsPrefix.length);
+      const kv = summaries.get(token);
+      if (!kv) {
+        throw new RecordError(
+          sessionKv.key,
+          'the session has no summary (recorded by an older version); restart dacd on any ' +
+            'storage host to write the missing summaries',
+        );
+      }
+      return decodeSessionSummary(kv.key, kv.value);
+    });
   }
 
   /** One session, or undefined. */

@@ -9,7 +9,14 @@
  * naming its key and field. The unit tests compare both decoders on the same records.
  */
 import { RecordError } from '../errors/errors';
-import type { AccessMode, BrickRef, HostUsageRecord, PoolRecord, SessionRecord } from './model';
+import type {
+  AccessMode,
+  BrickRef,
+  HostUsageRecord,
+  PoolRecord,
+  SessionRecord,
+  SessionSummaryRecord,
+} from './model';
 import {
   BYTES,
   DEVICE_NAME,
@@ -172,4 +179,17 @@ export function decodeHostUsage(key: string, value: string): HostUsageRecord {
     }
     return { schemaVersion: SCHEMA_VERSION, host, enabled: record.enabled, pools };
   });
+}
+
+/** The session summary stored at `key`. */
+export function decodeSessionSummary(key: string, value: string): SessionSummaryRecord {
+  return decode(key, value, (record) => ({
+    schemaVersion: SCHEMA_VERSION,
+    id: integer(record, '', 'id', 1),
+    token: text(record.token, 'token', TOKEN),
+    uid: integer(record, '', 'uid', 0),
+    createdAt: integer(record, '', 'createdAt', 0),
+    bytes: bytes(record, 'bytes'),
+    nodes: integer(record, '', 'nodes', 0),
+  }));
 }

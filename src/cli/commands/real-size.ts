@@ -6,6 +6,7 @@ import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
 import { realSizeAnswer } from '../datawarp-json';
 import { requireSession } from '../find-session';
+import { summariseSession } from '../../registry/session-summary';
 import type { CommandResult } from '../run';
 import { tokenArg } from '../slurm-args';
 
@@ -17,5 +18,5 @@ export async function realSizeCommand(
   // Operators may ask about a persistent buffer by name; Slurm always sends a job id.
   const token = tokenArg(args.token, true);
   const session = await requireSession(await context.slurmReader(), token);
-  return realSizeAnswer(session);
+  return realSizeAnswer(summariseSession(session));
 }

@@ -1,6 +1,6 @@
 /**
- * `show_instances`: one instance per session holding bricks, polled every 30 s. One range
- * read, no writes; Slurm uses it to size buffers it adopts after a restart.
+ * `show_instances`: one instance per session holding bricks, polled every 30 s. One etcd
+ * request, no writes; Slurm uses it to size buffers it adopts after a restart.
  */
 import type { CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
@@ -13,5 +13,5 @@ export async function showInstancesCommand(
   _args: FunctionArgs,
 ): Promise<CommandResult> {
   const reader = await context.slurmReader();
-  return instancesAnswer(await reader.sessions());
+  return instancesAnswer(await reader.sessionSummaries());
 }

@@ -1,5 +1,5 @@
 /**
- * `show_sessions`: every session Slurm should know, polled every 30 s. One range read, no
+ * `show_sessions`: every session Slurm should know, polled every 30 s. One etcd request, no
  * writes. If the read fails the command fails: a partial list would let Slurm purge the
  * missing buffers (contract §3.8).
  */
@@ -14,5 +14,5 @@ export async function showSessionsCommand(
   _args: FunctionArgs,
 ): Promise<CommandResult> {
   const reader = await context.slurmReader();
-  return sessionsAnswer(await reader.sessions());
+  return sessionsAnswer(await reader.sessionSummaries());
 }

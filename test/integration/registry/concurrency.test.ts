@@ -10,6 +10,7 @@ import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { testEtcdStore } from '../../support/test-etcd';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import { expectUsageConsistent } from '../../support/usage-consistency';
 
 const run = promisify(execFile);
 const GRAN = 1024n ** 3n;
@@ -87,6 +88,7 @@ describe('concurrent allocation from several processes', () => {
     for (const [id, allocation] of inventory.allocations) {
       expect(owners.get(id)).toBe(allocation.token);
     }
+    await expectUsageConsistent(store, registry);
     return owners.size;
   }
 

@@ -8,6 +8,8 @@ import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import type { Keystore } from '../../../src/keystore/keystore';
 import { testEtcdStore } from '../../support/test-etcd';
+import { expectUsageConsistent } from '../../support/usage-consistency';
+import { SlurmReader } from '../../../src/registry/slurm-reader';
 
 const GiB = 1024n ** 3n;
 const GRAN = 1600n * GiB;
@@ -188,6 +190,55 @@ describe('Registry on a real etcd', () => {
     ).rejects.toThrow(
       new ConflictError('cannot remove brick nvme1n1 from host h1: it is allocated to session 7'),
     );
+  });
+
+  it('keeps each host usage record equal to its bricks and allocations through every write', async () => {
+    const reader = new SlurmReader(store, keys);
+    const expectTablesAgree = async () => {
+      await expectUsageConsistent(store, registry);
+      expect((await reader.poolTable()).views).toEqual(await registry.pools());
+    };
+    await addHost('h1', 3);
+    await addHost('h2', 3);
+    await expectTablesAgree();
+    const request = {
+      kind: 'job' as const,
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: 3n * GRAN,
+    };
+    await registry.createSession({ ...request, token: '11' });
+    await registry.createSession({ ...request, token: '12', requestedBytes: GRAN });
+    await expectTablesAgree();
+    await registry.setHostEnabled('h2', false, 'replacing a disk');
+    await expectTablesAgree();
+    expect((await reader.poolTable()).views[0]).toMatchObject({ quantity: 6, allocated: 4 });
+    await registry.releaseSession('11');
+    await expectTablesAgree();
+    await registry.setHostEnabled('h2', true);
+    await addHost('h1', 4);
+    await expectTablesAgree();
+    await registry.releaseSession('12');
+    await registry.releaseSession('12');
+    await expectTablesAgree();
+    expect((await reader.poolTable()).views[0]).toMatchObject({ quantity: 7, free: 7 });
+  });
+
+  it('writes the usage record of a host registered by a version that had none', async () => {
+    await addHost('h1', 2);
+    await registry.createSession({
+      token: '21',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: GRAN,
+    });
+    await store.delete(keys.usage('h1'));
+    const reader = new SlurmReader(store, keys);
+    expect((await reader.poolTable()).hostsWithoutUsage).toEqual(['h1']);
+    await addHost('h1', 2); // dacd restarts: same bricks
+    await expectUsageConsistent(store, registry);
+    expect((await reader.poolTable()).views[0]).toMatchObject({ quantity: 2, free: 1 });
   });
 
   it('rejects a brick whose size differs from the pool granularity', async () => {

@@ -1,16 +1,16 @@
 import {
-  allocatedBytes,
   instancesAnswer,
   InvalidAnswerError,
   realSizeAnswer,
   sessionsAnswer,
-  type SessionSummary,
 } from '../../../src/cli/datawarp-json';
+import type { SessionSummaryRecord } from '../../../src/registry/model';
+import { summariseSession, type SummarisedSession } from '../../../src/registry/session-summary';
 
 const GiB = 1024n ** 3n;
 
-function session(overrides: Partial<SessionSummary> = {}): SessionSummary {
-  return {
+function session(overrides: Partial<SummarisedSession> = {}): SessionSummaryRecord {
+  return summariseSession({
     id: 41,
     token: '1234',
     owner: { uid: 1001, gid: 1002 },
@@ -22,13 +22,14 @@ function session(overrides: Partial<SessionSummary> = {}): SessionSummary {
     granularityBytes: GiB,
     computeHosts: ['node01'],
     ...overrides,
-  };
+  });
 }
 
 describe('DataWarp JSON for sessions', () => {
   it('counts whole bricks of the session granularity as its size', () => {
-    expect(allocatedBytes(session())).toBe(2n * GiB);
-    expect(allocatedBytes(session({ bricks: [], granularityBytes: 0n }))).toBe(0n);
+    expect(session().bytes).toBe(2n * GiB);
+    expect(session().nodes).toBe(1);
+    expect(session({ bricks: [], granularityBytes: 0n }).bytes).toBe(0n);
   });
 
   it('lists sessions with integer id, owner and created and a string token', () => {

@@ -66,6 +66,7 @@ export class EtcdGrpcReader implements KeyReader {
         key: Buffer.from(range.prefix),
         rangeEnd: prefixEnd(range.prefix),
         keysOnly: range.keysOnly === true,
+        countOnly: range.countOnly === true,
       })),
     );
     return this.call(TXN, message, (answer) => {
@@ -73,7 +74,11 @@ export class EtcdGrpcReader implements KeyReader {
       if (!txn.succeeded || txn.ranges.length !== ranges.length) {
         throw new Error(`the transaction answered ${txn.ranges.length} of ${ranges.length} ranges`);
       }
-      return { ranges: txn.ranges.map((range) => range.kvs), revision: txn.revision };
+      return {
+        ranges: txn.ranges.map((range) => range.kvs),
+        counts: txn.ranges.map((range) => range.count),
+        revision: txn.revision,
+      };
     });
   }
 

@@ -164,6 +164,7 @@ export class EtcdKeystore implements Keystore {
           key: Buffer.from(range.prefix),
           range_end: prefixEnd(range.prefix),
           keys_only: range.keysOnly === true,
+          count_only: range.countOnly === true,
         },
       })),
     };
@@ -173,6 +174,7 @@ export class EtcdKeystore implements Keystore {
     );
     return {
       ranges: response.responses.map((op) => op.response_range.kvs.map(toKeyValue)),
+      counts: response.responses.map((op) => Number(op.response_range.count)),
       revision: Number(response.header.revision),
     };
   }

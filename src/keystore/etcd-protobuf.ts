@@ -3,7 +3,7 @@
  * a protobuf library (and etcd's .proto files) costs more than a read-only Slurm call may take.
  *
  * Field numbers are those of etcd's `api/etcdserverpb/rpc.proto` and `api/mvccpb/kv.proto`:
- * - RangeRequest: key = 1, range_end = 2, keys_only = 8
+ * - RangeRequest: key = 1, range_end = 2, keys_only = 8, count_only = 9
  * - TxnRequest: compare = 1, success = 2, failure = 3 (RequestOp: request_range = 1)
  * - RangeResponse: header = 1, kvs = 2, more = 3, count = 4
  * - TxnResponse: header = 1, succeeded = 2, responses = 3 (ResponseOp: response_range = 1)
@@ -21,6 +21,8 @@ export interface RangeRequestFields {
   rangeEnd?: Buffer;
   /** Leave the values out of the answer. */
   keysOnly?: boolean;
+  /** Only count the keys: the answer has `count` and no keys. */
+  countOnly?: boolean;
 }
 
 /** A decoded RangeResponse. */
@@ -115,6 +117,7 @@ function rangeRequestSize(request: RangeRequestFields): number {
     size += lengthFieldSize(request.rangeEnd.length);
   }
   if (request.keysOnly) size += 2;
+  if (request.countOnly) size += 2;
   return size;
 }
 
@@ -122,6 +125,7 @@ function writeRangeRequest(writer: Writer, request: RangeRequestFields): void {
   if (request.key.length > 0) writer.bytesField(1, request.key);
   if (request.rangeEnd && request.rangeEnd.length > 0) writer.bytesField(2, request.rangeEnd);
   if (request.keysOnly) writer.boolField(8);
+  if (request.countOnly) writer.boolField(9);
 }
 
 /** Encode an `etcdserverpb.RangeRequest`. */

@@ -104,11 +104,16 @@ export interface RangeSpec {
   prefix: string;
   /** Keys and metadata only; every value comes back as `''`. Default false. */
   keysOnly?: boolean;
+  /** Only the number of keys (in `SnapshotResult.counts`); no keys come back. Default false. */
+  countOnly?: boolean;
 }
 
 /** The result of a snapshot read: one sorted list per requested range, all at one revision. */
 export interface SnapshotResult {
+  /** The keys of each range; empty for a `countOnly` range. */
   ranges: KeyValue[][];
+  /** The number of keys in each range. */
+  counts: number[];
   /** The store revision at which every range was read. */
   revision: number;
 }

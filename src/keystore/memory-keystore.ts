@@ -185,14 +185,18 @@ export class MemoryKeystore implements Keystore {
   async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
     this.ensureOpen();
     checkSnapshotRanges(ranges);
+    const keys = ranges.map((spec) => this.keysWithPrefix(spec.prefix));
     return {
-      ranges: ranges.map((spec) =>
-        this.keysWithPrefix(spec.prefix).map((key) => {
-          const kv = toKeyValue(key, this.data.get(key)!);
-          if (spec.keysOnly) kv.value = '';
-          return kv;
-        }),
+      ranges: ranges.map((spec, i) =>
+        spec.countOnly
+          ? []
+          : keys[i]!.map((key) => {
+              const kv = toKeyValue(key, this.data.get(key)!);
+              if (spec.keysOnly) kv.value = '';
+              return kv;
+            }),
       ),
+      counts: keys.map((list) => list.length),
       revision: this.revision,
     };
   }

@@ -1,9 +1,10 @@
 /**
  * The pool table Slurm polls (`pools`) and `job_process` checks against, from one snapshot of
- * the small parts of the inventory: pool records, host usage records and liveness keys.
+ * the small parts of the inventory: pool records, host usage records, the keys of the liveness
+ * records and the number of host records.
  * Pure, and free of zod (see `slurm-records.ts`).
  */
-import type { KeyValue, RangeSpec } from '../keystore/keystore';
+import type { KeyValue, RangeSpec, SnapshotResult } from '../keystore/keystore';
 import type { PoolView } from './inventory';
 import type { KeyLayout } from './keys';
 import { decodeHostUsage, decodeSlurmPool } from './slurm-records';
@@ -13,11 +14,11 @@ export interface PoolTable {
   /** Sorted by pool name. */
   views: PoolView[];
   /**
-   * Registered hosts without a usage record (registered by an older version, until its dacd
-   * restarts): their bricks are not counted, so the table never offers capacity it cannot
-   * vouch for.
+   * How many registered hosts have no usage record (registered by an older version, until
+   * their dacd restarts): their bricks are not counted, so the table never offers capacity it
+   * cannot vouch for.
    */
-  hostsWithoutUsage: string[];
+  hostsWithoutUsage: number;
 }
 
 /** The ranges of the snapshot `poolTable` reads, in the order it expects them. */
@@ -26,7 +27,7 @@ export function poolTableRanges(keys: KeyLayout): RangeSpec[] {
     { prefix: keys.pools() },
     { prefix: keys.usages() },
     { prefix: keys.alives(), keysOnly: true },
-    { prefix: keys.hosts(), keysOnly: true },
+    { prefix: keys.hosts(), countOnly: true },
   ];
 }
 
@@ -38,8 +39,9 @@ function names(kvs: readonly KeyValue[], prefix: string): string[] {
 }
 
 /** Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record. */
-export function poolTable(keys: KeyLayout, ranges: readonly KeyValue[][]): PoolTable {
-  const [poolKvs = [], usageKvs = [], aliveKvs = [], hostKvs = []] = ranges;
+export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revision'>): PoolTable {
+  const [poolKvs = [], usageKvs = [], aliveKvs = []] = snapshot.ranges;
+  const hostCount = snapshot.counts[3] ?? 0;
   const views = new Map<string, PoolView>();
   for (const kv of poolKvs) {
     if (kv.key.slice(keys.pools().length).includes('/')) continue;
@@ -72,6 +74,6 @@ export function poolTable(keys: KeyLayout, ranges: readonly KeyValue[][]): PoolT
   }
   return {
     views: [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    hostsWithoutUsage: names(hostKvs, keys.hosts()).filter((host) => !counted.has(host)),
+    hostsWithoutUsage: Math.max(0, hostCount - counted.size),
   };
 }

@@ -429,8 +429,8 @@ export class Registry extends RegistryReader {
 
   /**
    * Write the summary of every session that has none or a wrong one (sessions recorded by a
-   * version without summaries), each guarded by the session's revision. dacd calls it at
-   * start. Resolves with the tokens it wrote.
+   * version without summaries), each guarded by the session's revision, and delete summaries
+   * whose session is gone. dacd calls it at start. Resolves with the tokens it repaired.
    */
   async writeMissingSummaries(): Promise<string[]> {
     const [{ kvs: sessions }, { kvs: summaries }] = await Promise.all([
@@ -465,6 +465,16 @@ export class Registry extends RegistryReader {
           this.store.get(this.keys.sessionSummary(session.token)),
         ]);
       }
+    }
+    const live = new Set(sessions.map((kv) => kv.key.slice(this.keys.sessions().length)));
+    for (const kv of summaries) {
+      const token = kv.key.slice(this.keys.sessionSummaries().length);
+      if (live.has(token)) continue;
+      const result = await this.store.txn(
+        [{ key: this.keys.session(token), target: 'createRevision', op: '==', value: 0 }],
+        [{ type: 'delete', key: kv.key }],
+      );
+      if (result.succeeded) written.push(token);
     }
     return written;
   }

@@ -4,7 +4,7 @@
  * `RegistryReader` has the full reads (dwstat, placement); this one loads only what these
  * calls need.
  */
-import { RecordError } from '../errors/errors';
+import { DacError } from '../errors/errors';
 import type { KeyReader } from '../keystore/keystore';
 import type { SessionSummaryRecord } from './model';
 import type { KeyLayout } from './keys';
@@ -19,39 +19,22 @@ export class SlurmReader {
 
   /** Pools with their quantity and free bricks, from one snapshot read. */
   async poolTable(): Promise<PoolTable> {
-    const { ranges } = await this.reader.snapshot(poolTableRanges(this.keys));
-    return poolTable(this.keys, ranges);
+    return poolTable(this.keys, await this.reader.snapshot(poolTableRanges(this.keys)));
   }
 
   /**
    * The summary of every session, sorted by token, from one snapshot of the summaries and the
-   * session keys. A session without a summary (recorded by a version without them) fails the
-   * read rather than going missing from the list: Slurm purges buffers it does not see.
+   * number of sessions. If the two disagree (sessions recorded by a version without summaries)
+   * the read fails rather than leave a session out: Slurm purges buffers it does not see.
    */
   async sessionSummaries(): Promise<SessionSummaryRecord[]> {
-    const summariesPrefix = this.keys.sessionSummaries();
-    const sessionsPrefix = this.keys.sessions();
+    const prefix = this.keys.sessionSummaries();
     const {
-      ranges: [summaryKvs = [], sessionKvs = []],
-    } = await this.reader.snapshot([
-      { prefix: summariesPrefix },
-      { prefix: sessionsPrefix, keysOnly: true },
-    ]);
-    const summaries = new Map(
-      summaryKvs.map((kv) => [kv.key.slice(summariesPrefix.length), kv] as const),
-    );
-    return sessionKvs.map((sessionKv) => {
-      const token = sessionKv.key.slice(sessionsPrefix.length);
-      const kv = summaries.get(token);
-      if (!kv) {
-        throw new RecordError(
-          sessionKv.key,
-          'the session has no summary (recorded by an older version); restart dacd on any ' +
-            'storage host to write the missing summaries',
-        );
-      }
-      return decodeSessionSummary(kv.key, kv.value);
-    });
+      ranges: [kvs = []],
+      counts: [, sessions = 0],
+    } = await this.reader.snapshot([{ prefix }, { prefix: this.keys.sessions(), countOnly: true }]);
+    if (kvs.length !== sessions) throw new SummaryMismatchError(sessions, kvs.length);
+    return kvs.map((kv) => decodeSessionSummary(kv.key, kv.value));
   }
 
   /** One session, or undefined. */
@@ -59,5 +42,17 @@ export class SlurmReader {
     const key = this.keys.session(token);
     const kv = await this.reader.get(key);
     return kv ? decodeSlurmSession(kv.key, kv.value) : undefined;
+  }
+}
+
+/** The session summaries do not match the sessions; an operator must restart a dacd. */
+export class SummaryMismatchError extends DacError {
+  readonly code = 'E_SUMMARY_MISMATCH';
+  readonly kind = 'fatal';
+  constructor(sessions: number, summaries: number) {
+    super(
+      `etcd holds ${sessions} sessions but ${summaries} session summaries (records of an ` +
+        'older version?); restart dacd on any storage host to rewrite the summaries',
+    );
   }
 }

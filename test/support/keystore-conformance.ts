@@ -306,6 +306,18 @@ export function describeKeystoreConformance(
         expect(keysOnly?.[1]?.lease).toBeUndefined();
       });
 
+      it('counts the keys of every range, and returns none for a count-only range', async () => {
+        for (const name of ['c/1', 'c/2', 'c/3', 'c/sub/4', 'd/1']) await store.put(k(name), 'x');
+        const snapshot = await store.snapshot([
+          { prefix: k('c/'), countOnly: true },
+          { prefix: k('d/') },
+          { prefix: k('c/sub/'), keysOnly: true },
+          { prefix: k('none/'), countOnly: true },
+        ]);
+        expect(snapshot.counts).toEqual([4, 1, 1, 0]);
+        expect(snapshot.ranges.map((kvs) => kvs.length)).toEqual([0, 1, 1, 0]);
+      });
+
       it('gives [] for a range without keys and for no ranges at all', async () => {
         await store.put(k('some'), '1');
         const snapshot = await store.snapshot([{ prefix: k('none/') }, { prefix: k('some') }]);

@@ -5,10 +5,11 @@ import { poolsAnswer } from '../datawarp-json';
 export async function poolsCommand(context: CliContext): Promise<string> {
   const reader = await context.slurmReader();
   const { views, hostsWithoutUsage } = await reader.poolTable();
-  if (hostsWithoutUsage.length > 0) {
+  if (hostsWithoutUsage > 0) {
     context.log.warn(
-      { hosts: hostsWithoutUsage.slice(0, 20), count: hostsWithoutUsage.length },
-      'hosts without a usage record are not counted in the pools; restart their dacd to write one',
+      { hosts: hostsWithoutUsage },
+      'hosts without a usage record are not counted in the pools (dwstat nodes shows them); ' +
+        'restart their dacd to write one',
     );
   }
   return poolsAnswer(views, (await context.etcdConfig()).endpoints.join(','));

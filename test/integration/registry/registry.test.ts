@@ -9,7 +9,8 @@ import { Registry } from '../../../src/registry/registry';
 import type { Keystore } from '../../../src/keystore/keystore';
 import { testEtcdStore } from '../../support/test-etcd';
 import { expectUsageConsistent } from '../../support/usage-consistency';
-import { SlurmReader } from '../../../src/registry/slurm-reader';
+import { SlurmReader, SummaryMismatchError } from '../../../src/registry/slurm-reader';
+import { summariseSession } from '../../../src/registry/session-summary';
 
 const GiB = 1024n ** 3n;
 const GRAN = 1600n * GiB;
@@ -235,10 +236,68 @@ describe('Registry on a real etcd', () => {
     });
     await store.delete(keys.usage('h1'));
     const reader = new SlurmReader(store, keys);
-    expect((await reader.poolTable()).hostsWithoutUsage).toEqual(['h1']);
+    expect((await reader.poolTable()).hostsWithoutUsage).toBe(1);
     await addHost('h1', 2); // dacd restarts: same bricks
     await expectUsageConsistent(store, registry);
     expect((await reader.poolTable()).views[0]).toMatchObject({ quantity: 2, free: 1 });
+  });
+
+  it('keeps each session summary equal to its session through create, update and release', async () => {
+    const reader = new SlurmReader(store, keys);
+    const expectSummariesAgree = async () => {
+      const summaries = await reader.sessionSummaries();
+      expect(summaries).toEqual((await registry.sessions()).map(summariseSession));
+    };
+    await addHost('h1', 4);
+    const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
+    await registry.createSession({ ...request, token: '31', requestedBytes: 2n * GRAN });
+    await registry.createSession({ ...request, token: '32', requestedBytes: 0n });
+    await expectSummariesAgree();
+    await registry.updateSession('31', (s) => ({ ...s, computeHosts: ['node1', 'node2'] }));
+    await expectSummariesAgree();
+    expect((await reader.sessionSummaries())[0]).toMatchObject({
+      token: '31',
+      uid: 5,
+      bytes: 2n * GRAN,
+      nodes: 2,
+    });
+    await registry.releaseSession('31');
+    await expectSummariesAgree();
+    expect((await reader.sessionSummaries()).map((s) => s.token)).toEqual(['32']);
+  });
+
+  it('fails show_sessions reads while summaries are missing, until dacd writes them', async () => {
+    await addHost('h1', 2);
+    const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
+    await registry.createSession({ ...request, token: '41', requestedBytes: GRAN });
+    await registry.createSession({ ...request, token: '42', requestedBytes: GRAN });
+    await registry.createSession({ ...request, token: '43', requestedBytes: 0n });
+    // As a version without summaries left them: one missing, one wrong, one orphaned.
+    await store.delete(keys.sessionSummary('41'));
+    await store.put(
+      keys.sessionSummary('42'),
+      JSON.stringify({
+        schemaVersion: 1,
+        id: 1,
+        token: '42',
+        uid: 0,
+        createdAt: 0,
+        bytes: '0',
+        nodes: 0,
+      }),
+    );
+    const reader = new SlurmReader(store, keys);
+    await expect(reader.sessionSummaries()).rejects.toThrow(SummaryMismatchError);
+    await expect(reader.sessionSummaries()).rejects.toThrow(
+      'etcd holds 3 sessions but 2 session summaries (records of an older version?); ' +
+        'restart dacd on any storage host to rewrite the summaries',
+    );
+    await store.put(keys.sessionSummary('99'), '{"orphan": true}');
+    expect(await registry.writeMissingSummaries()).toEqual(['41', '42', '99']);
+    expect(await registry.writeMissingSummaries()).toEqual([]);
+    expect(await reader.sessionSummaries()).toEqual(
+      (await registry.sessions()).map(summariseSession),
+    );
   });
 
   it('rejects a brick whose size differs from the pool granularity', async () => {

@@ -69,6 +69,9 @@ describe('encodeRangeRequest', () => {
     expect([...encodeRangeRequest({ ...request, keysOnly: true })]).toEqual([
       0x0a, 1, 0x61, 0x12, 1, 0x62, 0x40, 1,
     ]);
+    expect([...encodeRangeRequest({ ...request, countOnly: true })]).toEqual([
+      0x0a, 1, 0x61, 0x12, 1, 0x62, 0x48, 1,
+    ]);
     expect([...encodeRangeRequest({ ...request, keysOnly: false })]).toEqual([
       0x0a, 1, 0x61, 0x12, 1, 0x62,
     ]);

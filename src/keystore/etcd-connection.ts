@@ -1,4 +1,4 @@
-/** What both etcd clients (gRPC and the JSON gateway reader) share: TLS files and messages. */
+/** What both etcd clients (etcd3, and EtcdGrpcReader for reads) share: TLS files, messages. */
 import { readFileSync } from 'node:fs';
 import type { EtcdConfig } from '../config/etcd-config';
 import { ConfigError } from '../errors/errors';

@@ -1,7 +1,7 @@
 /**
  * The registry's reads: pools, hosts, liveness, allocations and sessions, through any
- * `KeyReader`. The read-only Slurm calls use it on etcd's JSON gateway (no gRPC client to
- * load); `Registry` adds the writes on a full `Keystore`.
+ * `KeyReader`, every record validated with zod. dwstat uses it on `EtcdGrpcReader`; `Registry`
+ * adds the writes on a full `Keystore`. The calls Slurm polls use the lighter `SlurmReader`.
  */
 import type { KeyReader, KeyValue } from '../keystore/keystore';
 import { NotFoundError } from '../errors/errors';

@@ -125,7 +125,29 @@ describe('dw_wlm_cli show_sessions', () => {
     expect(run.output).toMatch(/^etcd at http:\/\/127\.0\.0\.1:\d+ did not answer[^\n]*\n$/);
   });
 
-  it('fails rather than print a partial list when one session record is unreadable', async () => {
+  it('fails rather than print a partial list when one session summary is unreadable', async () => {
+    for (const token of ['1234', '1240']) {
+      await registry.createSession({
+        token,
+        kind: 'job',
+        owner: { uid: 1001, gid: 1001 },
+        pool: 'wlm_pool',
+        requestedBytes: 0n,
+      });
+    }
+    await store.put(`${prefix}session-summaries/1240`, '{"schemaVersion":1,"id":"oops"}');
+
+    const run = await showSessions();
+
+    expect(run.code).toBe(4);
+    expect(run.stderr).toBe('');
+    expect(run.output).not.toContain('{"sessions"');
+    expect(run.output).toBe(
+      `etcd record ${prefix}session-summaries/1240 is invalid: id: must be a positive integer\n`,
+    );
+  });
+
+  it('fails rather than leave out a session that has no summary (an older version wrote it)', async () => {
     await registry.createSession({
       token: '1234',
       kind: 'job',
@@ -133,13 +155,16 @@ describe('dw_wlm_cli show_sessions', () => {
       pool: 'wlm_pool',
       requestedBytes: 0n,
     });
-    await store.put(`${prefix}sessions/1240`, '{"schemaVersion":1,"id":"oops"}');
+    await store.delete(`${prefix}session-summaries/1234`);
 
     const run = await showSessions();
 
-    expect(run.code).not.toBe(0);
-    expect(run.stderr).toBe('');
-    expect(run.output).not.toContain('{"sessions"');
-    expect(run.output).toMatch(/^etcd record \S*sessions\/1240 is invalid: [^\n]*\n$/);
+    expect(run.code).toBe(4);
+    expect(run.output).toBe(
+      'etcd holds 1 sessions but 0 session summaries (records of an older version?); ' +
+        'restart dacd on any storage host to rewrite the summaries\n',
+    );
+    await registry.writeMissingSummaries();
+    expect(slurmSessions(await showSessions()).map((s) => s.token)).toEqual(['1234']);
   });
 });

@@ -172,7 +172,7 @@ function commands(node: string, seeded: SeedResult, jobScript: string): Command[
     built('registry/registry.js'),
     built('keystore/etcd-grpc-reader.js'),
     built('registry/slurm-reader.js'),
-    built('cli/dacctl.js'),
+    built('bundle/dacctl.js'),
   ];
 }
 
@@ -286,7 +286,11 @@ function resultSection(
       `seeded in ${seeded.seconds.toFixed(0)} s.`,
     `- Range sizes: inventory ${thousands(seeded.inventory.keys)} keys, ` +
       `${megabytes(seeded.inventory.bytes)}; sessions ${thousands(seeded.sessionRecords.keys)} ` +
-      `keys, ${megabytes(seeded.sessionRecords.bytes)}.`,
+      `keys, ${megabytes(seeded.sessionRecords.bytes)}. What the polled calls read instead: ` +
+      `usage records ${thousands(seeded.usageRecords.keys)} keys, ` +
+      `${megabytes(seeded.usageRecords.bytes)} (\`pools\`, with the liveness keys); session ` +
+      `summaries ${thousands(seeded.sessionSummaries.keys)} keys, ` +
+      `${megabytes(seeded.sessionSummaries.bytes)} (\`show_*\`).`,
     `- ${ROUNDS} interleaved rounds after ${WARMUP_ROUNDS} warm-ups; \`load X\` is ` +
       '`node -e "require(X)"`; etcd requests are gRPC calls etcd started during one call.',
     '',
@@ -296,7 +300,7 @@ function resultSection(
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'dacctl.js'))) {
+  if (!existsSync(join(ROOT, 'dist', 'bundle', 'dacctl.js'))) {
     throw new Error(`${ROOT}/dist is not built; run npm run bench (it builds first)`);
   }
   const node = nodeBinary();

@@ -29,6 +29,10 @@ export interface SeedResult {
   inventory: RangeSize;
   /** Keys and value bytes of the range `show_sessions` reads (`<prefix>sessions/`). */
   sessionRecords: RangeSize;
+  /** What `pools` reads with values: pool and usage records (plus the liveness keys). */
+  usageRecords: RangeSize;
+  /** What `show_sessions` and `show_instances` read: the session summaries. */
+  sessionSummaries: RangeSize;
   seconds: number;
 }
 
@@ -134,6 +138,8 @@ export async function seed(plan: SeedPlan, progress: (line: string) => void): Pr
       ...totals,
       inventory: await rangeSize(store, registry.keys.inventory()),
       sessionRecords: await rangeSize(store, registry.keys.sessions()),
+      usageRecords: await rangeSize(store, registry.keys.usages()),
+      sessionSummaries: await rangeSize(store, registry.keys.sessionSummaries()),
       seconds: Number(secondsSince(started)),
     };
   } finally {

@@ -2,9 +2,10 @@
  * The registry: pools, hosts, bricks and sessions on top of a Keystore.
  *
  * Every state change is one compare-and-swap transaction; there is no global lock. Allocation
- * compares every chosen brick's allocation key (must be absent), each chosen host's record
- * (not drained meanwhile) and liveness key (same lease still present), and writes the session
- * with its allocations in the same transaction. On conflict it re-reads and tries again.
+ * compares every chosen brick's allocation key (must be absent), each chosen host's usage
+ * record (no other allocation, drain or re-registration meanwhile) and liveness key (same lease
+ * still present), and writes the session, its summary, its allocations and the hosts' new
+ * usage records in the same transaction. On conflict it re-reads and tries again.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
@@ -316,18 +317,15 @@ export class Registry extends RegistryReader {
             key: this.keys.usage(host),
             value: encodeRecord(HostUsageRecord, hostUsage(state.record, taken)),
           });
+          // Every write of the host record (a drain, new bricks) rewrites the usage record in
+          // the same transaction, so its revision also guards the host record: one compare per
+          // host fewer keeps big sessions within etcd's 128 compares per transaction.
           compares.push(
             {
               key: this.keys.usage(host),
               target: 'modRevision',
               op: '==',
               value: state.usageModRevision,
-            },
-            {
-              key: this.keys.host(host),
-              target: 'modRevision',
-              op: '==',
-              value: state.modRevision,
             },
             {
               key: this.keys.alive(host),

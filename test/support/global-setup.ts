@@ -23,6 +23,7 @@ export default async function globalSetup(): Promise<void> {
     ],
     { stdio: 'inherit' },
   );
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle-cli.js')], { stdio: 'inherit' });
   stopLeftoverEtcds();
   const etcd = await startEtcd();
   mkdirSync(STATE_DIR, { recursive: true });

@@ -164,6 +164,15 @@ function commands(node: string, seeded: SeedResult, jobScript: string): Command[
       (out) => (out === '' ? undefined : fail('job_process', `unexpected output ${out}`)),
       ['--job', jobScript],
     ),
+    {
+      // No etcd at all: the start-up of our CLI alone, the floor of every call above.
+      ...cli('show_configurations', (out) =>
+        out === '{"configurations": []}\n'
+          ? undefined
+          : fail('show_configurations', `unexpected output ${out}`),
+      ),
+      etcd: false,
+    },
     modules('etcd3'),
     modules('zod'),
     modules('pino'),

@@ -1,8 +1,9 @@
-# Sourced by the wrappers in this folder with ENTRY set to a file under dist/.
+# Sourced by the wrappers in this folder with ENTRY set to a file under dist/ and self to the
+# wrapper's real path. Slurm runs dw_wlm_cli every 30 s: no command here forks.
 # Slurm execs the wrappers directly with a minimal PATH and no HOME, so node is found at an
 # absolute path first (DAC_NODE overrides), and Node's warnings are turned off: Slurm reads
 # stdout and stderr together as the answer.
-here=$(dirname "$(readlink -f "$0")")
+here=${self%/*}
 node=${DAC_NODE:-}
 if [ -z "$node" ]; then
   for candidate in /usr/bin/node /usr/local/bin/node; do

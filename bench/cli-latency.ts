@@ -173,6 +173,13 @@ function commands(node: string, seeded: SeedResult, jobScript: string): Command[
       ),
       etcd: false,
     },
+    {
+      label: 'floor: the pools request alone over node:http2',
+      file: node,
+      args: [join(__dirname, 'http2-floor.js')],
+      check: (out) => (out === '' ? undefined : fail('floor', `unexpected output ${out}`)),
+      etcd: true,
+    },
     modules('etcd3'),
     modules('zod'),
     modules('pino'),

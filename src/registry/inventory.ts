@@ -17,6 +17,7 @@ import {
   type HostRecord as Host,
   type PoolRecord as Pool,
 } from './model';
+import { byName, emptyPoolView } from './pool-table';
 import { decodeRecord } from './record-codec';
 
 export interface HostState {
@@ -161,14 +162,7 @@ export function isHostUsable(state: HostState): boolean {
 export function poolViews(inventory: Inventory): PoolView[] {
   const views = new Map<string, PoolView>();
   for (const pool of inventory.pools.values()) {
-    views.set(pool.name, {
-      name: pool.name,
-      granularityBytes: pool.granularityBytes,
-      quantity: 0,
-      free: 0,
-      allocated: 0,
-      unavailable: 0,
-    });
+    views.set(pool.name, emptyPoolView(pool));
   }
   for (const state of inventory.hosts.values()) {
     const usable = isHostUsable(state);
@@ -181,5 +175,5 @@ export function poolViews(inventory: Inventory): PoolView[] {
       else view.unavailable += 1;
     }
   }
-  return [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return byName(views);
 }

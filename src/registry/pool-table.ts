@@ -21,6 +21,17 @@ export interface PoolTable {
   hostsWithoutUsage: number;
 }
 
+/** A pool's row before any brick is counted. */
+export function emptyPoolView(pool: Pick<PoolView, 'name' | 'granularityBytes'>): PoolView {
+  const { name, granularityBytes } = pool;
+  return { name, granularityBytes, quantity: 0, free: 0, allocated: 0, unavailable: 0 };
+}
+
+/** The rows, sorted by pool name. */
+export function byName(views: ReadonlyMap<string, PoolView>): PoolView[] {
+  return [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The ranges of the snapshot `poolTable` reads, in the order it expects them. */
 export function poolTableRanges(keys: KeyLayout): RangeSpec[] {
   return [
@@ -46,14 +57,7 @@ export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revis
   for (const kv of poolKvs) {
     if (kv.key.slice(keys.pools().length).includes('/')) continue;
     const pool = decodeSlurmPool(kv.key, kv.value);
-    views.set(pool.name, {
-      name: pool.name,
-      granularityBytes: pool.granularityBytes,
-      quantity: 0,
-      free: 0,
-      allocated: 0,
-      unavailable: 0,
-    });
+    views.set(pool.name, emptyPoolView(pool));
   }
   const alive = new Set(names(aliveKvs, keys.alives()));
   const counted = new Set<string>();
@@ -73,7 +77,7 @@ export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revis
     }
   }
   return {
-    views: [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    views: byName(views),
     hostsWithoutUsage: Math.max(0, hostCount - counted.size),
   };
 }

@@ -66,6 +66,11 @@ export function createContext(log: CliLogger, env: NodeJS.ProcessEnv = process.e
     }
     return keyReader;
   };
+  /** The key layout under the configured prefix. */
+  const keyLayout = async () => {
+    const { KeyLayout } = await import('../registry/keys');
+    return new KeyLayout((await context.etcdConfig()).prefix);
+  };
   const context: CliContext = {
     log,
     env,
@@ -92,23 +97,15 @@ export function createContext(log: CliLogger, env: NodeJS.ProcessEnv = process.e
     },
     async reader(options = {}) {
       if (!reader) {
-        const source = await openKeyReader(options.maxTimeoutMs);
-        const [{ RegistryReader: ReaderClass }, { KeyLayout }] = await Promise.all([
-          import('../registry/registry-reader'),
-          import('../registry/keys'),
-        ]);
-        reader = new ReaderClass(source, new KeyLayout((await context.etcdConfig()).prefix));
+        const { RegistryReader: ReaderClass } = await import('../registry/registry-reader');
+        reader = new ReaderClass(await openKeyReader(options.maxTimeoutMs), await keyLayout());
       }
       return reader;
     },
     async slurmReader(options = {}) {
       if (!slurmReader) {
-        const source = await openKeyReader(options.maxTimeoutMs);
-        const [{ SlurmReader: ReaderClass }, { KeyLayout }] = await Promise.all([
-          import('../registry/slurm-reader'),
-          import('../registry/keys'),
-        ]);
-        slurmReader = new ReaderClass(source, new KeyLayout((await context.etcdConfig()).prefix));
+        const { SlurmReader: ReaderClass } = await import('../registry/slurm-reader');
+        slurmReader = new ReaderClass(await openKeyReader(options.maxTimeoutMs), await keyLayout());
       }
       return slurmReader;
     },

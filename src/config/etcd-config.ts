@@ -1,5 +1,6 @@
 /**
- * How to reach etcd, read from data-acc compatible environment variables and checked (without zod: see below).
+ * How to reach etcd, read from data-acc compatible environment variables and checked by hand
+ * (not with zod: see below).
  *
  * - `ETCDCTL_ENDPOINTS` (or `ETCD_ENDPOINTS`): comma list of `host:port` or `http(s)://host:port`;
  *   default `http://127.0.0.1:2379`.
@@ -74,20 +75,19 @@ export function etcdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EtcdCon
   if (env.DAC_ETCD_TIMEOUT_MS !== undefined && !MILLISECONDS.test(env.DAC_ETCD_TIMEOUT_MS)) {
     throw new ConfigError('DAC_ETCD_TIMEOUT_MS: must be a whole number of milliseconds');
   }
-  const vars = env;
-  const variable = vars.ETCDCTL_ENDPOINTS !== undefined ? 'ETCDCTL_ENDPOINTS' : 'ETCD_ENDPOINTS';
-  const list = (vars.ETCDCTL_ENDPOINTS ?? vars.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379')
+  const variable = env.ETCDCTL_ENDPOINTS !== undefined ? 'ETCDCTL_ENDPOINTS' : 'ETCD_ENDPOINTS';
+  const list = (env.ETCDCTL_ENDPOINTS ?? env.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   if (list.length === 0) throw new ConfigError(`${variable} is empty; set host:port of etcd`);
   const endpoints = list.map((text) => parseEndpoint(text, caFile !== undefined, variable));
-  let prefix = vars.DAC_ETCD_PREFIX ?? '/dac/';
+  let prefix = env.DAC_ETCD_PREFIX ?? '/dac/';
   if (!prefix.endsWith('/')) prefix += '/';
   return {
     endpoints,
     ...(caFile !== undefined ? { tls: { caFile, certFile, keyFile } } : {}),
     prefix,
-    timeoutMs: vars.DAC_ETCD_TIMEOUT_MS !== undefined ? Number(vars.DAC_ETCD_TIMEOUT_MS) : 3000,
+    timeoutMs: env.DAC_ETCD_TIMEOUT_MS !== undefined ? Number(env.DAC_ETCD_TIMEOUT_MS) : 3000,
   };
 }

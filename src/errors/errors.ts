@@ -41,6 +41,13 @@ export class RecordError extends DacError {
   }
 }
 
+/** A record whose own name disagrees with its key (hand-edited or copied). */
+export class RecordIdentityError extends RecordError {
+  constructor(key: string, field: string, value: string) {
+    super(key, `${field}: "${value}" does not match the key`);
+  }
+}
+
 /** A lease expired or was revoked: the keys it protected are gone. */
 export class LeaseLostError extends DacError {
   readonly code = 'E_LEASE_LOST';

@@ -22,6 +22,11 @@ const LEVELS: Record<string, number> = {
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
+/** True for a level `DAC_LOG_LEVEL` may name (pino's levels, and `silent`). */
+export function isKnownLogLevel(name: string): boolean {
+  return Object.hasOwn(LEVELS, name);
+}
+
 type LogMethod = (fields: object, message: string) => void;
 
 /** What CLI code logs with: pino's `(fields, message)` calls. */
@@ -43,9 +48,8 @@ export function createCliLogger(program: string, env: NodeJS.ProcessEnv = proces
   const threshold =
     file === 'none' || file === ''
       ? Infinity
-      : (LEVELS[
-          configured !== undefined && Object.hasOwn(LEVELS, configured) ? configured : 'info'
-        ] ?? 30);
+      : (LEVELS[configured !== undefined && isKnownLogLevel(configured) ? configured : 'info'] ??
+        30);
   let pino: Logger | undefined;
   const at = (level: LogLevel, fields: object, message: string): void => {
     if ((LEVELS[level] ?? 0) < threshold) return;

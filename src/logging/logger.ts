@@ -11,10 +11,9 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { isKnownLogLevel } from './cli-logger';
 
 export type { Logger };
-
-const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 /** Where `program` logs by default. */
 export function defaultLogFile(program: string): string {
@@ -34,7 +33,8 @@ export function defaultLogFile(program: string): string {
  * CLI's answer.
  */
 export function createLogger(program: string, env: NodeJS.ProcessEnv = process.env): Logger {
-  const level = env.DAC_LOG_LEVEL && LEVELS.has(env.DAC_LOG_LEVEL) ? env.DAC_LOG_LEVEL : 'info';
+  const level =
+    env.DAC_LOG_LEVEL && isKnownLogLevel(env.DAC_LOG_LEVEL) ? env.DAC_LOG_LEVEL : 'info';
   const file = env.DAC_LOG_FILE ?? defaultLogFile(program);
   if (file === 'none' || file === '') return pino({ enabled: false });
   try {

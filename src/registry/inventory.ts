@@ -3,7 +3,7 @@
  * range read of `<prefix>inventory/`. Pure: the snapshot is built from key/values, so the
  * pool view and placement can be tested without a store.
  */
-import { RecordError } from '../errors/errors';
+import { RecordIdentityError } from '../errors/errors';
 import type { KeyValue } from '../keystore/keystore';
 import type { KeyLayout } from './keys';
 import {
@@ -22,8 +22,6 @@ import { decodeRecord } from './record-codec';
 
 export interface HostState {
   record: Host;
-  /** Mod revision of the host record, for compare-and-swap. */
-  modRevision: number;
   /** Create revision of the liveness key, or undefined when the host is not alive. */
   aliveCreateRevision?: number;
   /** Mod revision of the host's usage record, or 0 when it has none (for compare-and-swap). */
@@ -69,11 +67,7 @@ export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: numbe
       case 'host': {
         const host = decodeRecord(HostRecord, kv.key, kv.value);
         if (host.name !== parsed.host) throw new RecordIdentityError(kv.key, 'name', host.name);
-        inventory.hosts.set(host.name, {
-          record: host,
-          modRevision: kv.modRevision,
-          usageModRevision: 0,
-        });
+        inventory.hosts.set(host.name, { record: host, usageModRevision: 0 });
         break;
       }
       case 'usage': {
@@ -130,13 +124,6 @@ export function allocatedDevices(inventory: Inventory, host: Host): Set<string> 
       .filter((brick) => inventory.allocations.has(brickId(host.name, brick.device)))
       .map((brick) => brick.device),
   );
-}
-
-/** A record whose own name disagrees with its key (hand-edited or copied). */
-class RecordIdentityError extends RecordError {
-  constructor(key: string, field: string, value: string) {
-    super(key, `${field}: "${value}" does not match the key`);
-  }
 }
 
 /** One pool as Slurm sees it: whole granules. */

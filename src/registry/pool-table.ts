@@ -4,6 +4,7 @@
  * records and the number of host records.
  * Pure, and free of zod (see `slurm-records.ts`).
  */
+import { RecordIdentityError } from '../errors/errors';
 import type { KeyValue, RangeSpec, SnapshotResult } from '../keystore/keystore';
 import type { PoolView } from './inventory';
 import type { KeyLayout } from './keys';
@@ -42,11 +43,10 @@ export function poolTableRanges(keys: KeyLayout): RangeSpec[] {
   ];
 }
 
-/** The last path segment of keys directly under `prefix` (deeper keys are not ours). */
-function names(kvs: readonly KeyValue[], prefix: string): string[] {
-  return kvs
-    .map((kv) => kv.key.slice(prefix.length))
-    .filter((name) => name !== '' && !name.includes('/'));
+/** The name of a key directly under `prefix`, or undefined for a deeper key (not ours). */
+function childName(kv: KeyValue, prefix: string): string | undefined {
+  const name = kv.key.slice(prefix.length);
+  return name === '' || name.includes('/') ? undefined : name;
 }
 
 /** Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record. */
@@ -55,15 +55,19 @@ export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revis
   const hostCount = snapshot.counts[3] ?? 0;
   const views = new Map<string, PoolView>();
   for (const kv of poolKvs) {
-    if (kv.key.slice(keys.pools().length).includes('/')) continue;
+    const name = childName(kv, keys.pools());
+    if (name === undefined) continue;
     const pool = decodeSlurmPool(kv.key, kv.value);
+    if (pool.name !== name) throw new RecordIdentityError(kv.key, 'name', pool.name);
     views.set(pool.name, emptyPoolView(pool));
   }
-  const alive = new Set(names(aliveKvs, keys.alives()));
+  const alive = new Set(aliveKvs.map((kv) => childName(kv, keys.alives())));
   const counted = new Set<string>();
   for (const kv of usageKvs) {
-    if (kv.key.slice(keys.usages().length).includes('/')) continue;
+    const host = childName(kv, keys.usages());
+    if (host === undefined) continue;
     const usage = decodeHostUsage(kv.key, kv.value);
+    if (usage.host !== host) throw new RecordIdentityError(kv.key, 'host', usage.host);
     counted.add(usage.host);
     const usable = usage.enabled && alive.has(usage.host);
     for (const [name, { bricks, allocated }] of Object.entries(usage.pools)) {

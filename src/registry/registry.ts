@@ -143,8 +143,9 @@ export class Registry extends RegistryReader {
         bricks: registration.bricks,
         updatedAt: existing?.updatedAt ?? this.seconds(),
       };
-      if (existing && usageKv && isDeepStrictEqual(existing, record)) return false;
-      if (!existing || !isDeepStrictEqual(existing, record)) record.updatedAt = this.seconds();
+      const unchanged = existing !== undefined && isDeepStrictEqual(existing, record);
+      if (unchanged && usageKv) return false;
+      if (!unchanged) record.updatedAt = this.seconds();
       const removed = (existing?.bricks ?? []).filter(
         (old) => !registration.bricks.some((b) => b.device === old.device && b.pool === old.pool),
       );
@@ -435,13 +436,13 @@ export class Registry extends RegistryReader {
       this.store.range(this.keys.sessions()),
       this.store.range(this.keys.sessionSummaries()),
     ]);
-    const stored = new Map(summaries.map((kv) => [kv.key, kv]));
+    const tokenOf = (kv: KeyValue, prefix: string) => kv.key.slice(prefix.length);
+    const live = new Set(sessions.map((kv) => tokenOf(kv, this.keys.sessions())));
+    const stored = new Map(summaries.map((kv) => [tokenOf(kv, this.keys.sessionSummaries()), kv]));
     const written: string[] = [];
     for (const first of sessions) {
       let kv: KeyValue | undefined = first;
-      let summaryKv = stored.get(
-        this.keys.sessionSummary(first.key.slice(this.keys.sessions().length)),
-      );
+      let summaryKv = stored.get(tokenOf(first, this.keys.sessions()));
       for (let attempt = 0; kv && attempt < this.maxAttempts; attempt += 1) {
         const session: SessionRecord = decodeRecord(SessionRecord, kv.key, kv.value);
         const expected = summariseSession(session);
@@ -464,9 +465,7 @@ export class Registry extends RegistryReader {
         ]);
       }
     }
-    const live = new Set(sessions.map((kv) => kv.key.slice(this.keys.sessions().length)));
-    for (const kv of summaries) {
-      const token = kv.key.slice(this.keys.sessionSummaries().length);
+    for (const [token, kv] of stored) {
       if (live.has(token)) continue;
       const result = await this.store.txn(
         [{ key: this.keys.session(token), target: 'createRevision', op: '==', value: 0 }],

@@ -35,7 +35,6 @@ function inventory(hosts: Record<string, HostSpec>): Inventory {
         })),
         updatedAt: 0,
       },
-      modRevision: 1,
       usageModRevision: 0,
       ...(spec.alive === false ? {} : { aliveCreateRevision: 1 }),
     });

@@ -143,6 +143,7 @@ describe('poolTable', () => {
       'pools.default.allocated: must be a non-negative integer',
     ],
     ['{"schemaVersion": 1, ', 'not valid JSON'],
+    [{ schemaVersion: 1, host: 'b', enabled: true, pools: {} }, 'host: "b" does not match the key'],
   ])('refuses the bad usage record %j, naming key and field', async (record, problem) => {
     const kvs = inventoryKvs({});
     kvs.push(kv(keys.usage('a'), record));

@@ -174,9 +174,9 @@ function commands(node: string, seeded: SeedResult, jobScript: string): Command[
       etcd: false,
     },
     {
-      label: 'floor: the pools request alone over node:http2',
+      label: 'floor: the pools request alone, decoding nothing',
       file: node,
-      args: [join(__dirname, 'http2-floor.js')],
+      args: [join(__dirname, 'request-floor.js')],
       check: (out) => (out === '' ? undefined : fail('floor', `unexpected output ${out}`)),
       etcd: true,
     },

@@ -1,6 +1,6 @@
 /**
- * Reads etcd over its gRPC API with Node's own `node:http2` and a small protobuf codec: no gRPC
- * client to load. Loading `etcd3` costs about 200 ms, more than Slurm's whole budget for
+ * Reads etcd over its gRPC API with a small HTTP/2 client (`h2-connection.ts`) and a small
+ * protobuf codec: no gRPC client to load. Loading `etcd3` costs about 200 ms, more than Slurm's whole budget for
  * `job_process`, and `pools`/`show_*` run every 30 s; they only ever read, and each answers
  * from one request (`snapshot`: one transaction of range reads). etcd's JSON gateway would also
  * avoid the client, but it spends three times as long encoding megabytes of base64 JSON.
@@ -8,7 +8,6 @@
  * Same settings, TLS files, deadline and error messages as `EtcdKeystore`; endpoints are tried
  * in order within one overall deadline until one answers.
  */
-import { connect, type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
 import type { EtcdConfig } from '../config/etcd-config';
 import { StoreUnavailableError } from '../errors/errors';
 import { readTlsMaterial, unavailableMessage, type TlsMaterial } from './etcd-connection';
@@ -19,6 +18,7 @@ import {
   encodeTxnRequest,
 } from './etcd-protobuf';
 import { GrpcStatusError, grpcUnaryCall } from './grpc-unary';
+import { connectH2, type H2Connection } from './h2-connection';
 import { prefixEnd } from './key-range';
 import type { KeyReader, KeyValue, RangeResult, RangeSpec, SnapshotResult } from './keystore';
 import { checkSnapshotRanges } from './txn-limits';
@@ -28,8 +28,12 @@ const TXN = '/etcdserverpb.KV/Txn';
 
 /** An HTTP/2 connection to one endpoint, with the calls it is carrying. */
 interface Connection {
-  session: ClientHttp2Session;
+  session: Promise<H2Connection>;
   inFlight: number;
+  /** Set once `session` has resolved. */
+  opened?: H2Connection;
+  /** False once a call on it failed: the next call opens a new one. */
+  usable: boolean;
 }
 
 /** A read-only view of etcd over gRPC. */
@@ -88,16 +92,14 @@ export class EtcdGrpcReader implements KeyReader {
     const connections = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(
-      connections.map(({ session, inFlight }) => {
-        if (session.destroyed) return undefined;
-        // An idle session is unreferenced: waiting for a graceful close would let the process
-        // exit in the middle of `await close()`. Nothing is lost by ending it at once.
-        if (inFlight === 0) {
-          session.destroy();
-          return undefined;
-        }
-        // Calls in flight finish first; they keep the session referenced until then.
-        return new Promise<void>((resolve) => session.close(() => resolve()));
+      connections.map(async ({ session: opening, inFlight }) => {
+        const session = await opening.catch(() => undefined);
+        if (!session) return;
+        // An idle connection is unreferenced: waiting for a graceful close would let the
+        // process exit in the middle of `await close()`. Nothing is lost by ending it at once.
+        if (inFlight === 0) session.destroy();
+        // Calls in flight finish first; they keep the connection referenced until then.
+        else await session.close();
       }),
     );
   }
@@ -131,47 +133,49 @@ export class EtcdGrpcReader implements KeyReader {
     timeoutMs: number,
   ): Promise<Buffer> {
     const connection = this.connection(endpoint);
-    const { session } = connection;
     // Keep the process alive only while a call is waiting for its answer: an idle connection
     // must never delay the exit of a CLI that has printed its result.
     connection.inFlight += 1;
-    session.ref();
+    let session: H2Connection | undefined;
     try {
+      session = await connection.session;
+      session.ref();
       return await grpcUnaryCall(session, path, message, timeoutMs);
     } catch (error) {
       // A gRPC status is an answer: the connection is fine. Anything else (refused, reset,
       // silent) means the next call must start afresh.
-      if (!(error instanceof GrpcStatusError)) this.drop(endpoint, session, true);
+      if (!(error instanceof GrpcStatusError)) this.drop(endpoint, connection, session);
       throw error;
     } finally {
       connection.inFlight -= 1;
-      if (connection.inFlight === 0 && !session.destroyed) session.unref();
+      if (connection.inFlight === 0) session?.unref();
     }
   }
 
   /** The open connection to `endpoint`, or a new one. */
   private connection(endpoint: string): Connection {
     const existing = this.connections.get(endpoint);
-    if (existing && !existing.session.closed && !existing.session.destroyed) return existing;
+    if (existing?.usable && existing.opened?.usable !== false) return existing;
     const url = new URL(endpoint);
-    // http2.connect offers ALPN h2 itself; without TLS it speaks HTTP/2 directly (h2c), which
-    // etcd's client port accepts for gRPC.
-    const options: SecureClientSessionOptions =
-      url.protocol === 'https:' && this.tls ? { ...this.tls } : {};
-    const session = connect(url.origin, options);
-    // The call in flight reports the failure; without a listener it would crash the process.
-    session.on('error', () => this.drop(endpoint, session, false));
-    session.on('goaway', () => this.drop(endpoint, session, false));
-    session.on('close', () => this.drop(endpoint, session, false));
-    session.unref();
-    const connection = { session, inFlight: 0 };
+    // Without TLS the client speaks HTTP/2 directly (h2c), which etcd's client port accepts
+    // for gRPC; with it, it offers ALPN h2.
+    const session = connectH2(url, url.protocol === 'https:' ? this.tls : undefined);
+    const connection: Connection = { session, inFlight: 0, usable: true };
+    void session.then(
+      (opened) => {
+        connection.opened = opened;
+        opened.unref();
+      },
+      () => this.drop(endpoint, connection, undefined),
+    );
     this.connections.set(endpoint, connection);
     return connection;
   }
 
-  /** Forget a connection (if it is still the current one), destroying it if asked. */
-  private drop(endpoint: string, session: ClientHttp2Session, destroy: boolean): void {
-    if (this.connections.get(endpoint)?.session === session) this.connections.delete(endpoint);
-    if (destroy && !session.destroyed) session.destroy();
+  /** Forget a connection (if it is still the current one), destroying it if given. */
+  private drop(endpoint: string, connection: Connection, session: H2Connection | undefined): void {
+    connection.usable = false;
+    if (this.connections.get(endpoint) === connection) this.connections.delete(endpoint);
+    session?.destroy();
   }
 }

@@ -188,14 +188,58 @@ function varintAt(buf: Buffer, pos: number, end: number): number {
 
 /**
  * The int64 varint at `pos` as an exact decimal string. Lease ids are random 63-bit numbers,
- * beyond Number's exact range; BigInt is only paid for those.
+ * beyond Number's exact range, and a `pools` answer holds a thousand of them: they are split
+ * into 24-bit limbs and joined as decimal digits with Number arithmetic (as protobuf's own
+ * JavaScript runtime does), since BigInt allocates at every step and cold code pays for it.
+ * Only a negative id, which etcd never issues, takes BigInt.
  */
 function int64StringAt(buf: Buffer, pos: number, end: number): string {
   const approximate = varintAt(buf, pos, end);
   if (approximate <= Number.MAX_SAFE_INTEGER) return String(approximate);
-  let value = 0n;
-  for (let i = varintEnd - 1; i >= pos; i -= 1) value = (value << 7n) | BigInt(buf[i]! & 0x7f);
-  return BigInt.asIntN(64, value).toString();
+  // The low 32 bits and the high 32 bits of the two's-complement value.
+  let low = 0;
+  let high = 0;
+  for (let i = pos, shift = 0; i < varintEnd; i += 1, shift += 7) {
+    const bits = buf[i]! & 0x7f;
+    if (shift < 28) low |= bits << shift;
+    else if (shift === 28) {
+      low |= (bits & 0x0f) << 28;
+      high |= bits >>> 4;
+    } else high |= bits << (shift - 32);
+  }
+  low >>>= 0;
+  high >>>= 0;
+  if (high >= 0x80000000) {
+    let value = 0n;
+    for (let i = varintEnd - 1; i >= pos; i -= 1) value = (value << 7n) | BigInt(buf[i]! & 0x7f);
+    return BigInt.asIntN(64, value).toString();
+  }
+  return unsignedDecimal(high, low);
+}
+
+/** The decimal digits of high × 2^32 + low, exactly (high < 2^31). */
+function unsignedDecimal(high: number, low: number): string {
+  // 24-bit limbs: value = a + b × 2^24 + c × 2^48.
+  const a = low & 0xffffff;
+  const b = ((low >>> 24) | (high << 8)) & 0xffffff;
+  const c = (high >>> 16) & 0xffff;
+  // Regroup in base 10^7: 2^24 = 1 × 10^7 + 6777216, 2^48 = 28147497 × 10^7 + 6710656.
+  let digitsA = a + b * 6777216 + c * 6710656;
+  let digitsB = b + c * 8147497;
+  let digitsC = c * 2;
+  const base = 10_000_000;
+  if (digitsA >= base) {
+    digitsB += Math.floor(digitsA / base);
+    digitsA %= base;
+  }
+  if (digitsB >= base) {
+    digitsC += Math.floor(digitsB / base);
+    digitsB %= base;
+  }
+  const pad = (digits: number) => String(digits).padStart(7, '0');
+  if (digitsC > 0) return `${digitsC}${pad(digitsB)}${pad(digitsA)}`;
+  if (digitsB > 0) return `${digitsB}${pad(digitsA)}`;
+  return String(digitsA);
 }
 
 /** The end of the length-delimited content starting after its length at `pos` (`varintEnd`). */

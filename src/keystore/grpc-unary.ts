@@ -1,15 +1,10 @@
 /**
- * One unary gRPC call over a `node:http2` session: the request headers gRPC requires, the
- * 5-byte message framing, and the status, which arrives in the trailers — or, when the server
- * fails the call before answering (etcd's "key is not provided", an unknown method), in the
+ * One unary gRPC call over an `H2Connection`: the request headers gRPC requires, the 5-byte
+ * message framing, and the status, which arrives in the trailers — or, when the server fails
+ * the call before answering (etcd's "key is not provided", an unknown method), in the
  * response headers of a trailers-only response.
  */
-import {
-  constants,
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  type IncomingHttpHeaders,
-} from 'node:http2';
+import type { H2Connection, H2Stream } from './h2-connection';
 
 /** A call the server answered with a non-zero `grpc-status`. */
 export class GrpcStatusError extends Error {
@@ -55,77 +50,56 @@ function decodeGrpcMessage(text: string): string {
   }
 }
 
-function headerText(headers: IncomingHttpHeaders | undefined, name: string): string | undefined {
-  const value = headers?.[name];
-  return Array.isArray(value) ? value[0] : value;
+/** The first value of header `name`, if any. */
+function headerText(
+  fields: ReadonlyArray<[string, string]> | undefined,
+  name: string,
+): string | undefined {
+  return fields?.find(([field]) => field === name)?.[1];
 }
 
 /**
  * Send `message` to `path` (e.g. `/etcdserverpb.KV/Range`) and resolve with the response
  * message. Rejects with `GrpcStatusError` for a non-zero status and with a plain Error for a
  * transport failure (connection refused, reset stream, TLS refusal, no answer within
- * `timeoutMs`), after which the session should not be trusted again.
+ * `timeoutMs`), after which the connection should not be trusted again.
  */
 export function grpcUnaryCall(
-  session: ClientHttp2Session,
+  connection: H2Connection,
   path: string,
   message: Buffer,
   timeoutMs: number,
 ): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let headers: IncomingHttpHeaders | undefined;
-    let trailers: IncomingHttpHeaders | undefined;
+    let headers: ReadonlyArray<[string, string]> | undefined;
+    let trailers: ReadonlyArray<[string, string]> | undefined;
     let settled = false;
+    let stream: H2Stream | undefined;
 
-    let stream: ClientHttp2Stream;
-    try {
-      stream = session.request({
-        [constants.HTTP2_HEADER_METHOD]: 'POST',
-        [constants.HTTP2_HEADER_PATH]: path,
-        [constants.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
-        // Required by gRPC: it tells proxies that the status will come in trailers.
-        [constants.HTTP2_HEADER_TE]: 'trailers',
-        // So that etcd also gives up on the call when we do.
-        'grpc-timeout': `${Math.max(1, Math.ceil(timeoutMs))}m`,
-      });
-    } catch (error) {
-      reject(error as Error); // the session is already closed or going away
-      return;
-    }
     const settle = (error: Error | undefined, result?: Buffer): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (error === undefined) {
-        resolve(result!);
-        return;
+      if (error === undefined) resolve(result!);
+      else {
+        stream?.cancel();
+        reject(error);
       }
-      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-      reject(error);
     };
     const timer = setTimeout(
       () => settle(new Error(`no answer within ${timeoutMs} ms`)),
       Math.max(0, timeoutMs),
     );
-
-    stream.on('response', (received) => (headers = received));
-    stream.on('trailers', (received) => (trailers = received));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // A failed session (ECONNREFUSED, a refused TLS handshake) destroys its streams with an
-    // error naming the cause; the session's own 'error' is the owner's to handle.
-    stream.on('error', (error: Error) => settle(error));
-    // 'close' comes after the body and the trailers: only then is the status known.
-    stream.on('close', () => {
-      if (settled) return;
+    /** The stream has ended: only now is the status known. */
+    const end = (): void => {
       if (headers === undefined) {
-        settle(new Error(`the stream closed without an answer (HTTP/2 code ${stream.rstCode})`));
+        settle(new Error('the stream ended without an answer'));
         return;
       }
-      // Node gives :status as a number, though the header types say string.
-      const httpStatus = Number(headers[constants.HTTP2_HEADER_STATUS]);
-      if (httpStatus !== 200) {
-        settle(new Error(`HTTP status ${httpStatus}, not a gRPC answer`));
+      const httpStatus = headerText(headers, ':status');
+      if (httpStatus !== '200') {
+        settle(new Error(`HTTP status ${httpStatus ?? '(none)'}, not a gRPC answer`));
         return;
       }
       const status = headerText(trailers, 'grpc-status') ?? headerText(headers, 'grpc-status');
@@ -144,7 +118,32 @@ export function grpcUnaryCall(
       } catch (error) {
         settle(error as Error);
       }
-    });
-    stream.end(frame(message));
+    };
+
+    try {
+      stream = connection.request(
+        'POST',
+        path,
+        [
+          ['content-type', 'application/grpc'],
+          // Required by gRPC: it tells proxies that the status will come in trailers.
+          ['te', 'trailers'],
+          // So that etcd also gives up on the call when we do.
+          ['grpc-timeout', `${Math.max(1, Math.ceil(timeoutMs))}m`],
+        ],
+        frame(message),
+        {
+          headers: (fields) => {
+            if (headers === undefined) headers = fields;
+            else trailers = fields;
+          },
+          data: (chunk) => chunks.push(chunk),
+          end,
+          error: (error) => settle(error),
+        },
+      );
+    } catch (error) {
+      settle(error as Error); // the connection has already failed or is going away
+    }
   });
 }

@@ -43,6 +43,32 @@ export function poolTableRanges(keys: KeyLayout): RangeSpec[] {
   ];
 }
 
+/** What `job_process` checks a request against: a pool's name, granularity and size. */
+export type PoolCapacity = Pick<PoolView, 'name' | 'granularityBytes' | 'quantity'>;
+
+/**
+ * The ranges of the snapshot `poolCapacities` reads: the pool and usage records alone, since
+ * a pool's size does not depend on which hosts are alive.
+ */
+export function poolCapacityRanges(keys: KeyLayout): RangeSpec[] {
+  return poolTableRanges(keys).slice(0, 2);
+}
+
+/** Each pool's name, granularity and size, from the snapshot of `poolCapacityRanges`. */
+export function poolCapacities(
+  keys: KeyLayout,
+  snapshot: Omit<SnapshotResult, 'revision'>,
+): PoolCapacity[] {
+  // The same decoding and checks as the full table, with no host counted as alive.
+  const [poolKvs = [], usageKvs = []] = snapshot.ranges;
+  const { views } = poolTable(keys, { ranges: [poolKvs, usageKvs, []], counts: [] });
+  return views.map(({ name, granularityBytes, quantity }) => ({
+    name,
+    granularityBytes,
+    quantity,
+  }));
+}
+
 /** The name of a key directly under `prefix`, or undefined for a deeper key (not ours). */
 function childName(kv: KeyValue, prefix: string): string | undefined {
   const name = kv.key.slice(prefix.length);

@@ -8,7 +8,14 @@ import { DacError } from '../errors/errors';
 import type { KeyReader } from '../keystore/keystore';
 import type { SessionSummaryRecord } from './model';
 import type { KeyLayout } from './keys';
-import { poolTable, poolTableRanges, type PoolTable } from './pool-table';
+import {
+  poolCapacities,
+  poolCapacityRanges,
+  poolTable,
+  poolTableRanges,
+  type PoolCapacity,
+  type PoolTable,
+} from './pool-table';
 import { decodeSessionSummary, decodeSlurmSession, type SlurmSession } from './slurm-records';
 
 export class SlurmReader {
@@ -20,6 +27,11 @@ export class SlurmReader {
   /** Pools with their quantity and free bricks, from one snapshot read. */
   async poolTable(): Promise<PoolTable> {
     return poolTable(this.keys, await this.reader.snapshot(poolTableRanges(this.keys)));
+  }
+
+  /** Each pool's name, granularity and size (for `job_process`), from one smaller read. */
+  async poolCapacities(): Promise<PoolCapacity[]> {
+    return poolCapacities(this.keys, await this.reader.snapshot(poolCapacityRanges(this.keys)));
   }
 
   /**

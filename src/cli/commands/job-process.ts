@@ -10,7 +10,7 @@ import {
   type PoolInfo,
 } from '../../directives';
 import { StoreUnavailableError, ValidationError } from '../../errors/errors';
-import type { PoolView } from '../../registry/inventory';
+import type { PoolCapacity } from '../../registry/pool-table';
 import { INLINE_ETCD_TIMEOUT_MS, type CliContext } from '../context';
 import type { FunctionArgs } from '../dacctl';
 import type { CommandResult } from '../run';
@@ -21,7 +21,7 @@ import { readJobScript } from '../slurm-args';
  * else the first pool, as Slurm picks it. Without pools, no pool checks at all.
  */
 export function poolChecks(
-  views: readonly PoolView[] | undefined,
+  views: readonly PoolCapacity[] | undefined,
   env: NodeJS.ProcessEnv,
 ): ParseJobScriptOptions {
   const configured = env.DAC_DEFAULT_POOL === '' ? undefined : env.DAC_DEFAULT_POOL;
@@ -56,11 +56,11 @@ export async function jobProcessCommand(
   return undefined;
 }
 
-/** The pool table from one read, or undefined (logged) when etcd cannot be reached in time. */
-async function readPools(context: CliContext): Promise<PoolView[] | undefined> {
+/** The pools from one read, or undefined (logged) when etcd cannot be reached in time. */
+async function readPools(context: CliContext): Promise<PoolCapacity[] | undefined> {
   try {
     const reader = await context.slurmReader({ maxTimeoutMs: INLINE_ETCD_TIMEOUT_MS });
-    return (await reader.poolTable()).views;
+    return await reader.poolCapacities();
   } catch (error) {
     if (!(error instanceof StoreUnavailableError)) throw error;
     context.log.warn({ err: error }, 'etcd unavailable: validating without pool checks');

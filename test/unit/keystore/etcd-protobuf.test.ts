@@ -146,10 +146,22 @@ describe('decodeRangeResponse', () => {
   });
 
   it('keeps 64-bit lease ids exact, beyond Number precision', () => {
+    // A fixed pseudo-random walk over 63-bit values, so every limb and carry is exercised.
+    let seed = 0x2545f4914f6cdd1dn;
+    const random = Array.from({ length: 500 }, () => {
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) & (2n ** 64n - 1n);
+      return seed >> BigInt(1 + Number(seed & 7n)); // 56 to 63 bits
+    });
     const leases = [
       2n ** 53n + 1n, // the first integer a double cannot hold
       7587869000000000123n,
       2n ** 63n - 1n, // the largest int64
+      2n ** 56n, // the high limb alone
+      2n ** 62n + 9_999_999n * 2n ** 24n + 9_999_999n, // lower groups that carry upwards
+      10n ** 18n, // zeros to pad in both lower groups
+      -1n, // a negative id, which etcd never issues, stays exact too
+      -(2n ** 63n), // the smallest int64
+      ...random,
     ];
     const decoded = decodeRangeResponse(
       message(...leases.map((lease, i) => lengthField(2, keyValue({ key: `/${i}`, lease })))),

@@ -7,7 +7,12 @@ import { MemoryKeystore } from '../../../src/keystore/memory-keystore';
 import { buildInventory, hostUsage, poolViews } from '../../../src/registry/inventory';
 import { KeyLayout } from '../../../src/registry/keys';
 import { SCHEMA_VERSION, type HostRecord } from '../../../src/registry/model';
-import { poolTable, poolTableRanges } from '../../../src/registry/pool-table';
+import {
+  poolCapacities,
+  poolCapacityRanges,
+  poolTable,
+  poolTableRanges,
+} from '../../../src/registry/pool-table';
 
 const keys = new KeyLayout('/t/');
 const GiB = 1024n ** 3n;
@@ -150,6 +155,42 @@ describe('poolTable', () => {
     const snapshot = await snapshotOf(kvs);
     expect(() => poolTable(keys, snapshot)).toThrow(
       `etcd record /t/inventory/usage/a is invalid: ${problem}`,
+    );
+  });
+});
+
+describe('poolCapacities', () => {
+  const hosts: Record<string, HostSpec> = {
+    a: { bricks: { default: 4 }, allocated: [0, 2] },
+    dead: { bricks: { default: 2, fast: 5 }, alive: false },
+    drained: { bricks: { default: 3 }, enabled: false },
+  };
+
+  it('gives each pool the size of the full table, dead and drained hosts included', async () => {
+    const kvs = inventoryKvs(hosts);
+    const store = new MemoryKeystore();
+    for (const { key, value } of kvs) await store.put(key, value);
+    const capacities = poolCapacities(keys, await store.snapshot(poolCapacityRanges(keys)));
+    const full = poolTable(keys, await snapshotOf(kvs)).views;
+    expect(capacities).toEqual(
+      full.map(({ name, granularityBytes, quantity }) => ({ name, granularityBytes, quantity })),
+    );
+    expect(capacities.map((c) => [c.name, c.quantity])).toEqual([
+      ['default', 9],
+      ['fast', 5],
+    ]);
+  });
+
+  it('reads only the pool and usage records', () => {
+    expect(poolCapacityRanges(keys)).toEqual([{ prefix: keys.pools() }, { prefix: keys.usages() }]);
+  });
+
+  it('refuses a bad usage record as the full table does', async () => {
+    const kvs = inventoryKvs({});
+    kvs.push(kv(keys.usage('a'), { schemaVersion: 1, host: 'b', enabled: true, pools: {} }));
+    const snapshot = await snapshotOf(kvs);
+    expect(() => poolCapacities(keys, snapshot)).toThrow(
+      'etcd record /t/inventory/usage/a is invalid: host: "b" does not match the key',
     );
   });
 });

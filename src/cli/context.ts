@@ -1,8 +1,8 @@
 /**
  * What a command needs, built lazily: `show_configurations` touches no etcd; the read-only
  * calls (`pools`, `show_*`, `real_size`, `paths`, `job_process`, dwstat) read with
- * `EtcdGrpcReader` (gRPC over Node's own http2, one request, no zod for the Slurm calls); only
- * the steps that write load the `etcd3` client (about 250 ms to load).
+ * `EtcdGrpcReader` (gRPC over our own small HTTP/2 client, one request, no zod for the Slurm
+ * calls); only the steps that write load the `etcd3` client (about 250 ms to load).
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import type { KeyReader, Keystore } from '../keystore/keystore';

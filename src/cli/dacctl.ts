@@ -293,6 +293,9 @@ function longName(flag: string): string {
   return entry ? `--${entry[0]}` : flag;
 }
 
-if (require.main === module) {
+/** Run the program on the process's arguments (the bundle's loader calls this). */
+export function main(): void {
   void runCli('dacctl', process.argv.slice(2), dacctl);
 }
+
+if (require.main === module) main();

@@ -24,6 +24,9 @@ export async function dwstat(context: CliContext, args: readonly string[]): Prom
   return request.json ? renderJson(status) : renderTables(status, request.tables);
 }
 
-if (require.main === module) {
+/** Run the program on the process's arguments (the bundle's loader calls this). */
+export function main(): void {
   void runCli('dwstat', process.argv.slice(2), dwstat);
 }
+
+if (require.main === module) main();

@@ -237,9 +237,8 @@ export class H2Connection {
   }
 
   /**
-   * Send a request: `headers` after the pseudo-headers `:method` (first in `headers`),
-   * `:scheme` and `:authority`, which this adds; then `body`, ending the stream.
-   * Throws if the connection is not usable.
+   * Send a request: the pseudo-headers (`:method`, `:scheme`, `:authority`, `:path`), then
+   * `headers`, then `body`, which ends the stream. Throws if the connection is not usable.
    */
   request(
     method: string,

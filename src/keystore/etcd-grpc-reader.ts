@@ -25,7 +25,20 @@ import type { KeyReader, KeyValue, RangeResult, RangeSpec, SnapshotResult } from
 import { checkSnapshotRanges } from './txn-limits';
 
 const RANGE = '/etcdserverpb.KV/Range';
-const TXN = '/etcdserverpb.KV/Txn';
+/** The gRPC method of `snapshot`'s request. */
+export const TXN = '/etcdserverpb.KV/Txn';
+
+/** The `TxnRequest` of a snapshot: one range read per spec, in order, with no compares. */
+export function encodeSnapshotRequest(ranges: readonly RangeSpec[]): Buffer {
+  return encodeTxnRequest(
+    ranges.map((range) => ({
+      key: Buffer.from(range.prefix),
+      rangeEnd: prefixEnd(range.prefix),
+      keysOnly: range.keysOnly === true,
+      countOnly: range.countOnly === true,
+    })),
+  );
+}
 
 /** An HTTP/2 connection to one endpoint, with the calls it is carrying. */
 interface Connection {
@@ -33,8 +46,6 @@ interface Connection {
   inFlight: number;
   /** Set once `session` has resolved. */
   opened?: H2Connection;
-  /** False once a call on it failed: the next call opens a new one. */
-  usable: boolean;
 }
 
 /** A read-only view of etcd over gRPC. */
@@ -66,15 +77,7 @@ export class EtcdGrpcReader implements KeyReader {
   /** Read several prefixes in one transaction, so all of them at one revision. */
   async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
     checkSnapshotRanges(ranges);
-    const message = encodeTxnRequest(
-      ranges.map((range) => ({
-        key: Buffer.from(range.prefix),
-        rangeEnd: prefixEnd(range.prefix),
-        keysOnly: range.keysOnly === true,
-        countOnly: range.countOnly === true,
-      })),
-    );
-    return this.call(TXN, message, (answer) => {
+    return this.call(TXN, encodeSnapshotRequest(ranges), (answer) => {
       const txn = decodeTxnResponse(answer);
       if (!txn.succeeded || txn.ranges.length !== ranges.length) {
         throw new Error(`the transaction answered ${txn.ranges.length} of ${ranges.length} ranges`);
@@ -156,12 +159,14 @@ export class EtcdGrpcReader implements KeyReader {
   /** The open connection to `endpoint`, or a new one. */
   private connection(endpoint: string): Connection {
     const existing = this.connections.get(endpoint);
-    if (existing?.usable && existing.opened?.usable !== false) return existing;
+    // A connection that failed a call has been dropped from the map; one the server closed or
+    // sent GOAWAY says so itself.
+    if (existing && existing.opened?.usable !== false) return existing;
     const url = new URL(endpoint);
     // Without TLS the client speaks HTTP/2 directly (h2c), which etcd's client port accepts
     // for gRPC; with it, it offers ALPN h2.
     const session = connectH2(url, url.protocol === 'https:' ? this.tls : undefined);
-    const connection: Connection = { session, inFlight: 0, usable: true };
+    const connection: Connection = { session, inFlight: 0 };
     void session.then(
       (opened) => {
         connection.opened = opened;
@@ -175,7 +180,6 @@ export class EtcdGrpcReader implements KeyReader {
 
   /** Forget a connection (if it is still the current one), destroying it if given. */
   private drop(endpoint: string, connection: Connection, session: H2Connection | undefined): void {
-    connection.usable = false;
     if (this.connections.get(endpoint) === connection) this.connections.delete(endpoint);
     session?.destroy();
   }

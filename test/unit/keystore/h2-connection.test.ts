@@ -221,7 +221,7 @@ describe('H2Connection against node:http2', () => {
     );
     expect(connection.usable).toBe(false);
     expect(() =>
-      connection.request('POST', '/late', [], Buffer.from('x'), echoHandler()),
+      connection.request('POST', '/late', [], Buffer.from('x'), unexpectedHandler()),
     ).toThrow();
   });
 
@@ -254,7 +254,7 @@ describe('H2Connection against node:http2', () => {
 });
 
 /** A handler for requests that are expected never to be sent. */
-function echoHandler(): H2StreamHandler {
+function unexpectedHandler(): H2StreamHandler {
   const fail = () => {
     throw new Error('unexpected');
   };

@@ -77,13 +77,15 @@ export class EtcdGrpcReader implements KeyReader {
   /** Read several prefixes in one transaction, so all of them at one revision. */
   async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
     checkSnapshotRanges(ranges);
+    const keysOnly = ranges.map((range) => range.keysOnly === true);
     return this.call(TXN, encodeSnapshotRequest(ranges), (answer) => {
-      const txn = decodeTxnResponse(answer);
+      const txn = decodeTxnResponse(answer, keysOnly);
       if (!txn.succeeded || txn.ranges.length !== ranges.length) {
         throw new Error(`the transaction answered ${txn.ranges.length} of ${ranges.length} ranges`);
       }
       return {
         ranges: txn.ranges.map((range) => range.kvs),
+        keys: txn.ranges.map((range) => range.keys),
         counts: txn.ranges.map((range) => range.count),
         revision: txn.revision,
       };

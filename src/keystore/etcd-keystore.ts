@@ -172,8 +172,12 @@ export class EtcdKeystore implements Keystore {
       `snapshot ${ranges.map((range) => range.prefix).join(',')}`,
       () => this.client.kv.txn(request),
     );
+    const kvs = response.responses.map((op) => op.response_range.kvs);
     return {
-      ranges: response.responses.map((op) => op.response_range.kvs.map(toKeyValue)),
+      ranges: kvs.map((list, i) => (ranges[i]!.keysOnly ? [] : list.map(toKeyValue))),
+      keys: kvs.map((list, i) =>
+        ranges[i]!.keysOnly ? list.map((kv) => kv.key.toString('utf8')) : [],
+      ),
       counts: response.responses.map((op) => Number(op.response_range.count)),
       revision: Number(response.header.revision),
     };

@@ -30,6 +30,8 @@ export interface DecodedRange {
   /** The store revision the range was read at. */
   revision: number;
   kvs: KeyValue[];
+  /** The keys alone, instead of `kvs`, when the range was decoded as keys only. */
+  keys: string[];
   /** True if etcd left keys out (only with a limit, which these requests never set). */
   more: boolean;
   /** The number of keys in the range. */
@@ -339,6 +341,37 @@ function keyValueAt(buf: Buffer, pos: number, end: number): KeyValue {
   return kv;
 }
 
+/**
+ * The key of an `mvccpb.KeyValue` occupying [pos, end), every other field skipped undecoded:
+ * a `pools` answer holds a thousand liveness keys, whose lease ids alone cost more to turn
+ * into decimal strings than the rest of their decoding.
+ */
+function keyAt(buf: Buffer, pos: number, end: number): string {
+  let key = '';
+  while (pos < end) {
+    let tag = buf[pos]!;
+    if (tag < 0x80) pos += 1;
+    else {
+      tag = varintAt(buf, pos, end);
+      pos = varintEnd;
+    }
+    if (tag === 0x0a) {
+      // key = 1
+      const stop = contentEnd(buf, pos, end);
+      key = utf8Slice.call(buf, varintEnd, stop);
+      pos = stop;
+    } else if ((tag & 7) === WIRE_VARINT) {
+      // revisions, version, lease: step over the bytes with the continuation bit.
+      while (pos < end && buf[pos]! >= 0x80) pos += 1;
+      if (pos >= end) throw truncated();
+      pos += 1;
+    } else {
+      pos = skipField(buf, tag & 7, pos, end);
+    }
+  }
+  return key;
+}
+
 /** The revision of an `etcdserverpb.ResponseHeader` occupying [pos, end). */
 function headerRevisionAt(buf: Buffer, pos: number, end: number): number {
   let revision = 0;
@@ -356,9 +389,12 @@ function headerRevisionAt(buf: Buffer, pos: number, end: number): number {
   return revision;
 }
 
-/** Decode an `etcdserverpb.RangeResponse` occupying [pos, end). */
-function rangeResponseAt(buf: Buffer, pos: number, end: number): DecodedRange {
-  const result: DecodedRange = { revision: 0, kvs: [], more: false, count: 0 };
+/**
+ * Decode an `etcdserverpb.RangeResponse` occupying [pos, end); with `keysOnly`, only the key
+ * of each key-value, into `keys`.
+ */
+function rangeResponseAt(buf: Buffer, pos: number, end: number, keysOnly: boolean): DecodedRange {
+  const result: DecodedRange = { revision: 0, kvs: [], keys: [], more: false, count: 0 };
   while (pos < end) {
     let tag = buf[pos]!;
     if (tag < 0x80) pos += 1;
@@ -391,7 +427,8 @@ function rangeResponseAt(buf: Buffer, pos: number, end: number): DecodedRange {
           start = varintEnd;
         }
         if (stop > end) throw truncated();
-        result.kvs.push(keyValueAt(buf, start, stop));
+        if (keysOnly) result.keys.push(keyAt(buf, start, stop));
+        else result.kvs.push(keyValueAt(buf, start, stop));
         pos = stop;
         break;
       }
@@ -412,11 +449,14 @@ function rangeResponseAt(buf: Buffer, pos: number, end: number): DecodedRange {
 
 /** Decode an `etcdserverpb.RangeResponse`. */
 export function decodeRangeResponse(message: Buffer): DecodedRange {
-  return rangeResponseAt(message, 0, message.length);
+  return rangeResponseAt(message, 0, message.length, false);
 }
 
-/** Decode an `etcdserverpb.TxnResponse`; every response op must be a range response. */
-export function decodeTxnResponse(message: Buffer): DecodedTxn {
+/**
+ * Decode an `etcdserverpb.TxnResponse`; every response op must be a range response. Range `i`
+ * is decoded as keys only if `keysOnly[i]` is true.
+ */
+export function decodeTxnResponse(message: Buffer, keysOnly: readonly boolean[] = []): DecodedTxn {
   const end = message.length;
   const result: DecodedTxn = { revision: 0, succeeded: false, ranges: [] };
   let pos = 0;
@@ -446,7 +486,12 @@ export function decodeTxnResponse(message: Buffer): DecodedTxn {
           if (opTag === 0x0a) {
             // ResponseOp.response_range = 1
             const stop = contentEnd(message, pos, opEnd);
-            range = rangeResponseAt(message, varintEnd, stop);
+            range = rangeResponseAt(
+              message,
+              varintEnd,
+              stop,
+              keysOnly[result.ranges.length] === true,
+            );
             pos = stop;
           } else {
             pos = skipField(message, opTag & 7, pos, opEnd);

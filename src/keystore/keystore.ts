@@ -102,7 +102,11 @@ export interface PutOptions {
 /** One range of a snapshot read: every key starting with `prefix`. */
 export interface RangeSpec {
   prefix: string;
-  /** Keys and metadata only; every value comes back as `''`. Default false. */
+  /**
+   * Only the keys, in `SnapshotResult.keys`: no values, revisions or leases. What a check of
+   * which keys exist needs (the liveness keys of `pools`), and much less to decode than whole
+   * key-values. Default false.
+   */
   keysOnly?: boolean;
   /** Only the number of keys (in `SnapshotResult.counts`); no keys come back. Default false. */
   countOnly?: boolean;
@@ -110,8 +114,10 @@ export interface RangeSpec {
 
 /** The result of a snapshot read: one sorted list per requested range, all at one revision. */
 export interface SnapshotResult {
-  /** The keys of each range; empty for a `countOnly` range. */
+  /** The key-values of each range; empty for a `keysOnly` or `countOnly` range. */
   ranges: KeyValue[][];
+  /** The keys of each `keysOnly` range, sorted; empty for the other ranges. */
+  keys: string[][];
   /** The number of keys in each range. */
   counts: number[];
   /** The store revision at which every range was read. */

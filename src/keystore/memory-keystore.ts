@@ -188,14 +188,11 @@ export class MemoryKeystore implements Keystore {
     const keys = ranges.map((spec) => this.keysWithPrefix(spec.prefix));
     return {
       ranges: ranges.map((spec, i) =>
-        spec.countOnly
+        spec.countOnly || spec.keysOnly
           ? []
-          : keys[i]!.map((key) => {
-              const kv = toKeyValue(key, this.data.get(key)!);
-              if (spec.keysOnly) kv.value = '';
-              return kv;
-            }),
+          : keys[i]!.map((key) => toKeyValue(key, this.data.get(key)!)),
       ),
+      keys: ranges.map((spec, i) => (spec.keysOnly && !spec.countOnly ? keys[i]! : [])),
       counts: keys.map((list) => list.length),
       revision: this.revision,
     };

@@ -5,7 +5,7 @@
  * Pure, and free of zod (see `slurm-records.ts`).
  */
 import { RecordIdentityError } from '../errors/errors';
-import type { KeyValue, RangeSpec, SnapshotResult } from '../keystore/keystore';
+import type { RangeSpec, SnapshotResult } from '../keystore/keystore';
 import type { PoolView } from './inventory';
 import type { KeyLayout } from './keys';
 import { decodeHostUsage, decodeSlurmPool } from './slurm-records';
@@ -61,7 +61,7 @@ export function poolCapacities(
 ): PoolCapacity[] {
   // The same decoding and checks as the full table, with no host counted as alive.
   const [poolKvs = [], usageKvs = []] = snapshot.ranges;
-  const { views } = poolTable(keys, { ranges: [poolKvs, usageKvs, []], counts: [] });
+  const { views } = poolTable(keys, { ranges: [poolKvs, usageKvs], keys: [], counts: [] });
   return views.map(({ name, granularityBytes, quantity }) => ({
     name,
     granularityBytes,
@@ -70,27 +70,28 @@ export function poolCapacities(
 }
 
 /** The name of a key directly under `prefix`, or undefined for a deeper key (not ours). */
-function childName(kv: KeyValue, prefix: string): string | undefined {
-  const name = kv.key.slice(prefix.length);
+function childName(key: string, prefix: string): string | undefined {
+  const name = key.slice(prefix.length);
   return name === '' || name.includes('/') ? undefined : name;
 }
 
 /** Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record. */
 export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revision'>): PoolTable {
-  const [poolKvs = [], usageKvs = [], aliveKvs = []] = snapshot.ranges;
+  const [poolKvs = [], usageKvs = []] = snapshot.ranges;
+  const aliveKeys = snapshot.keys[2] ?? [];
   const hostCount = snapshot.counts[3] ?? 0;
   const views = new Map<string, PoolView>();
   for (const kv of poolKvs) {
-    const name = childName(kv, keys.pools());
+    const name = childName(kv.key, keys.pools());
     if (name === undefined) continue;
     const pool = decodeSlurmPool(kv.key, kv.value);
     if (pool.name !== name) throw new RecordIdentityError(kv.key, 'name', pool.name);
     views.set(pool.name, emptyPoolView(pool));
   }
-  const alive = new Set(aliveKvs.map((kv) => childName(kv, keys.alives())));
+  const alive = new Set(aliveKeys.map((key) => childName(key, keys.alives())));
   const counted = new Set<string>();
   for (const kv of usageKvs) {
-    const host = childName(kv, keys.usages());
+    const host = childName(kv.key, keys.usages());
     if (host === undefined) continue;
     const usage = decodeHostUsage(kv.key, kv.value);
     if (usage.host !== host) throw new RecordIdentityError(kv.key, 'host', usage.host);

@@ -289,21 +289,22 @@ export function describeKeystoreConformance(
         expect(snapshot.ranges[1]).toEqual((await store.range(k('a/'))).kvs);
       });
 
-      it('keys-only ranges give empty values but the real revisions, version and lease', async () => {
+      it('keys-only ranges give the sorted keys alone, in keys and not in ranges', async () => {
         const lease = await grant(10);
         await store.put(k('k/leased'), 'v1', { lease: lease.id });
         await store.put(k('k/leased'), 'v2', { lease: lease.id });
         await store.put(k('k/plain'), 'value');
+        await store.put(k('k/ünï'), 'x');
         const snapshot = await store.snapshot([
           { prefix: k('k/'), keysOnly: true },
           { prefix: k('k/') },
+          { prefix: k('none/'), keysOnly: true },
         ]);
-        const [keysOnly, full] = snapshot.ranges;
-        expect(full?.map((kv) => kv.value)).toEqual(['v2', 'value']);
-        expect(keysOnly).toEqual(full?.map((kv) => ({ ...kv, value: '' })));
-        expect(keysOnly?.[0]).toMatchObject({ version: 2, lease: lease.id });
-        expect(keysOnly?.[0]?.modRevision).toBeGreaterThan(keysOnly?.[0]?.createRevision ?? 0);
-        expect(keysOnly?.[1]?.lease).toBeUndefined();
+        expect(snapshot.keys).toEqual([[k('k/leased'), k('k/plain'), k('k/ünï')], [], []]);
+        expect(snapshot.ranges[0]).toEqual([]);
+        expect(snapshot.ranges[1]?.map((kv) => kv.key)).toEqual(snapshot.keys[0]);
+        expect(snapshot.ranges[1]?.[0]).toMatchObject({ value: 'v2', version: 2, lease: lease.id });
+        expect(snapshot.counts).toEqual([3, 3, 0]);
       });
 
       it('counts the keys of every range, and returns none for a count-only range', async () => {
@@ -315,7 +316,8 @@ export function describeKeystoreConformance(
           { prefix: k('none/'), countOnly: true },
         ]);
         expect(snapshot.counts).toEqual([4, 1, 1, 0]);
-        expect(snapshot.ranges.map((kvs) => kvs.length)).toEqual([0, 1, 1, 0]);
+        expect(snapshot.ranges.map((kvs) => kvs.length)).toEqual([0, 1, 0, 0]);
+        expect(snapshot.keys).toEqual([[], [], [k('c/sub/4')], []]);
       });
 
       it('gives [] for a range without keys and for no ranges at all', async () => {
@@ -325,6 +327,7 @@ export function describeKeystoreConformance(
         expect(snapshot.ranges[1]).toHaveLength(1);
         const nothing = await store.snapshot([]);
         expect(nothing.ranges).toEqual([]);
+        expect(nothing.keys).toEqual([]);
         expect(nothing.revision).toBeGreaterThan(0);
       });
 

@@ -139,6 +139,7 @@ describe('decodeRangeResponse', () => {
           lease: '42',
         },
       ],
+      keys: [],
       more: true,
       count: 2,
     });
@@ -176,12 +177,14 @@ describe('decodeRangeResponse', () => {
     expect(decoded).toEqual({
       revision: 0,
       kvs: [{ key: '/k', value: '', createRevision: 0, modRevision: 0, version: 0 }],
+      keys: [],
       more: false,
       count: 0,
     });
     expect(decodeRangeResponse(Buffer.alloc(0))).toEqual({
       revision: 0,
       kvs: [],
+      keys: [],
       more: false,
       count: 0,
     });
@@ -262,6 +265,48 @@ describe('decodeTxnResponse', () => {
       ),
     );
     expect(decoded.ranges.map((range) => range.kvs.length)).toEqual([0, 1]);
+  });
+
+  it('decodes a keys-only range to its keys alone, stepping over every other field', () => {
+    const unknown = [
+      ...varintField(14, 2n ** 64n - 1n), // a 10-byte varint
+      ...[(15 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8], // fixed64
+      ...lengthField(12, 'ignored'),
+    ];
+    const leased = keyValue({ key: '/alive/ü', create: 300, mod: 2 ** 40, version: 7 });
+    const decoded = decodeTxnResponse(
+      message(
+        varintField(2, 1),
+        lengthField(3, lengthField(1, lengthField(2, keyValue({ key: '/v', value: 'kept' })))),
+        lengthField(
+          3,
+          lengthField(1, [
+            ...header(5),
+            ...lengthField(2, [...leased, ...varintField(6, 0x7fffffffffffffffn)]),
+            ...lengthField(2, [...unknown, ...keyValue({ key: '/alive/b', value: 'dropped' })]),
+            ...lengthField(2, [...varintField(6, 1n), ...lengthField(1, '/alive/c')]),
+            ...varintField(4, 3),
+          ]),
+        ),
+      ),
+      [false, true],
+    );
+    expect(decoded.ranges[0]).toMatchObject({ keys: [], kvs: [{ key: '/v', value: 'kept' }] });
+    expect(decoded.ranges[1]).toEqual({
+      revision: 5,
+      kvs: [],
+      keys: ['/alive/ü', '/alive/b', '/alive/c'],
+      more: false,
+      count: 3,
+    });
+  });
+
+  it.each<[string, number[]]>([
+    ['a key-value cut inside a lease id', [0x0a, 1, 0x61, 0x30, 0xff, 0xff]],
+    ['a key longer than its key-value', [0x0a, 9, 0x61]],
+  ])('refuses a keys-only range with %s', (_case, kv) => {
+    const bytes = message(varintField(2, 1), lengthField(3, lengthField(1, lengthField(2, kv))));
+    expect(() => decodeTxnResponse(bytes, [true])).toThrow(/protobuf/);
   });
 
   it('refuses a response op that is not a range, since answers are matched by position', () => {

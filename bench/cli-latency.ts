@@ -305,7 +305,7 @@ function resultSection(
       `keys, ${megabytes(seeded.sessionRecords.bytes)}. What the polled calls read instead: ` +
       `usage records ${thousands(seeded.usageRecords.keys)} keys, ` +
       `${megabytes(seeded.usageRecords.bytes)} (\`pools\`, with the liveness keys); session ` +
-      `summaries ${thousands(seeded.sessionSummaries.keys)} keys, ` +
+      `summary buckets ${thousands(seeded.sessionSummaries.keys)} keys, ` +
       `${megabytes(seeded.sessionSummaries.bytes)} (\`show_*\`).`,
     `- ${ROUNDS} interleaved rounds after ${WARMUP_ROUNDS} warm-ups; \`load X\` is ` +
       '`node -e "require(X)"`; etcd requests are gRPC calls etcd started during one call.',

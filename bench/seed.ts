@@ -31,7 +31,7 @@ export interface SeedResult {
   sessionRecords: RangeSize;
   /** What `pools` reads with values: pool and usage records (plus the liveness keys). */
   usageRecords: RangeSize;
-  /** What `show_sessions` and `show_instances` read: the session summaries. */
+  /** What `show_sessions` and `show_instances` read: the session summary buckets. */
   sessionSummaries: RangeSize;
   seconds: number;
 }
@@ -139,7 +139,7 @@ export async function seed(plan: SeedPlan, progress: (line: string) => void): Pr
       inventory: await rangeSize(store, registry.keys.inventory()),
       sessionRecords: await rangeSize(store, registry.keys.sessions()),
       usageRecords: await rangeSize(store, registry.keys.usages()),
-      sessionSummaries: await rangeSize(store, registry.keys.sessionSummaries()),
+      sessionSummaries: await rangeSize(store, registry.keys.summaryBuckets()),
       seconds: Number(secondsSince(started)),
     };
   } finally {

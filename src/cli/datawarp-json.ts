@@ -4,7 +4,7 @@
  */
 import { DacError, StoreUnavailableError } from '../errors/errors';
 import type { PoolView } from '../registry/inventory';
-import type { SessionSummaryRecord } from '../registry/model';
+import type { SessionSummary } from '../registry/model';
 
 /** A byte count as a JSON integer; refuses values a double cannot hold exactly. */
 export function jsonInteger(value: bigint | number, what: string): number {
@@ -52,7 +52,7 @@ export function poolsAnswer(views: PoolView[], endpoints: string): string {
  * `{"sessions": [...]}`: every session, zero-size ones included (Slurm purges a buffer missing
  * from this list for 60 s). The token is always a string: Slurm ignores a numeric one.
  */
-export function sessionsAnswer(sessions: readonly SessionSummaryRecord[]): string {
+export function sessionsAnswer(sessions: readonly SessionSummary[]): string {
   return slurmJson({
     sessions: sessions.map((session) => ({
       id: jsonInteger(session.id, `id of session ${session.token}`),
@@ -67,7 +67,7 @@ export function sessionsAnswer(sessions: readonly SessionSummaryRecord[]): strin
  * `{"instances": [...]}`: one instance per session that holds bricks, linked by the session's
  * integer id. Slurm sizes a buffer it adopts from these, so a zero-size session has none.
  */
-export function instancesAnswer(sessions: readonly SessionSummaryRecord[]): string {
+export function instancesAnswer(sessions: readonly SessionSummary[]): string {
   return slurmJson({
     instances: sessions
       .filter((session) => session.bytes > 0n)
@@ -86,7 +86,7 @@ export function instancesAnswer(sessions: readonly SessionSummaryRecord[]): stri
 }
 
 /** `{"token": ..., "capacity": <bytes>, "units": "bytes"}`: the size `real_size` reports. */
-export function realSizeAnswer(session: SessionSummaryRecord): string {
+export function realSizeAnswer(session: SessionSummary): string {
   return slurmJson({
     token: String(session.token),
     capacity: jsonInteger(session.bytes, `size of session ${session.token}`),

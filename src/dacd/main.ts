@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         pool: config.pool,
       })),
     });
-    // Sessions recorded by a version without summaries would be missing from show_sessions.
+    // Sessions recorded by a version without summary buckets would be missing from show_sessions.
     const summarised = await registry.writeMissingSummaries();
     if (summarised.length > 0) {
       hostLog.info(

@@ -65,12 +65,20 @@ export class KeyLayout {
   session(token: string): string {
     return `${this.sessions()}${token}`;
   }
-  /** Prefix of the session summaries (what show_sessions and show_instances read). */
-  sessionSummaries(): string {
-    return `${this.prefix}session-summaries/`;
+  /** Prefix of the session summary buckets (what show_sessions and show_instances read). */
+  summaryBuckets(): string {
+    return `${this.prefix}summary-buckets/`;
   }
-  sessionSummary(token: string): string {
-    return `${this.sessionSummaries()}${token}`;
+  /** One bucket of session summaries, by its name (`summaryBucketOf`). */
+  summaryBucket(bucket: string): string {
+    return `${this.summaryBuckets()}${bucket}`;
+  }
+  /**
+   * Prefix of the per-session summaries of the previous layout, one key per session: dacd
+   * deletes them at start (`Registry.writeMissingSummaries`).
+   */
+  legacySessionSummaries(): string {
+    return `${this.prefix}session-summaries/`;
   }
   /** Written once per new session; its revision is the session's integer id. */
   sessionIdCounter(): string {

@@ -189,11 +189,9 @@ export type SessionRecord = z.output<typeof SessionRecord>;
 
 /**
  * What `show_sessions` and `show_instances` report of a session, in about 100 bytes instead of
- * the whole record: written by the registry in the same transaction as every write of the
- * session that changes it, deleted with the session (see `session-summary.ts`).
+ * the whole record (see `session-summary.ts`). Stored in a `SummaryBucketRecord`.
  */
-export const SessionSummaryRecord = z.object({
-  schemaVersion,
+export const SessionSummary = z.object({
   id: z.number().int().positive(),
   token: Token,
   /** The owner's uid. */
@@ -204,4 +202,16 @@ export const SessionSummaryRecord = z.object({
   /** Compute hosts the buffer is mounted on. */
   nodes: z.number().int().nonnegative(),
 });
-export type SessionSummaryRecord = z.output<typeof SessionSummaryRecord>;
+export type SessionSummary = z.output<typeof SessionSummary>;
+
+/**
+ * The summaries of the sessions whose tokens fall in one bucket (`summaryBucketOf`), sorted
+ * by token: written by the registry in the same transaction as every write of a session that
+ * changes its summary, guarded by the bucket's revision. A few dozen buckets instead of a key
+ * per session: etcd answers `show_sessions` three times as fast, and there is less to decode.
+ */
+export const SummaryBucketRecord = z.object({
+  schemaVersion,
+  summaries: z.array(SessionSummary),
+});
+export type SummaryBucketRecord = z.output<typeof SummaryBucketRecord>;

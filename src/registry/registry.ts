@@ -4,11 +4,18 @@
  * Every state change is one compare-and-swap transaction; there is no global lock. Allocation
  * compares every chosen brick's allocation key (must be absent), each chosen host's usage
  * record (no other allocation, drain or re-registration meanwhile) and liveness key (same lease
- * still present), and writes the session, its summary, its allocations and the hosts' new
- * usage records in the same transaction. On conflict it re-reads and tries again.
+ * still present) and the session's summary bucket, and writes the session, its summary bucket,
+ * its allocations and the hosts' new usage records in the same transaction. On conflict it
+ * re-reads and tries again.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
+import {
+  ConflictError,
+  ContentionError,
+  NotFoundError,
+  RecordError,
+  ValidationError,
+} from '../errors/errors';
 import type { Compare, KeyValue, Keystore, LeaseId, TxnOp, Watch } from '../keystore/keystore';
 import { ceilDiv, formatBytes } from '../units/bytes';
 import type { KeyLayout } from './keys';
@@ -20,19 +27,29 @@ import {
   PoolRecord,
   SCHEMA_VERSION,
   SessionRecord,
-  SessionSummaryRecord,
+  SummaryBucketRecord,
   type AccessMode,
+  type SessionSummary,
   type BrickRef,
   type Brick,
   type StageRequest,
 } from './model';
 import { allocatedDevices, hostUsage } from './inventory';
 import { chooseBricks } from './placement';
-import { sameSummary, summariseSession } from './session-summary';
+import {
+  byToken,
+  sameSummary,
+  summariseSession,
+  summaryBucketNames,
+  summaryBucketOf,
+  withoutSummary,
+  withSummary,
+} from './session-summary';
 import { RegistryReader, type StoredSession } from './registry-reader';
 
 export type { StoredSession } from './registry-reader';
 import { decodeRecord, encodeRecord } from './record-codec';
+import { MAX_TXN_OPS } from '../keystore/txn-limits';
 
 /** What `createSession` needs to know. */
 export interface NewSession {
@@ -338,9 +355,11 @@ export class Registry extends RegistryReader {
         }
       }
       const session = this.newSessionRecord(request, id, granularity, bricks);
+      const summary = await this.summaryWrite(session.token, session);
+      compares.push(summary.compare);
       ops.unshift(
         { type: 'put', key: sessionKey, value: encodeRecord(SessionRecord, session) },
-        this.putSummary(session),
+        summary.op,
       );
       const result = await this.store.txn(compares, ops);
       if (result.succeeded) return { session, created: true };
@@ -404,76 +423,119 @@ export class Registry extends RegistryReader {
       if (!kv) throw new NotFoundError(`session ${token} does not exist`);
       const current = decodeRecord(SessionRecord, key, kv.value);
       const next = change(current);
+      const compares: Compare[] = [{ key, target: 'modRevision', op: '==', value: kv.modRevision }];
       const ops: TxnOp[] = [{ type: 'put', key, value: encodeRecord(SessionRecord, next) }];
       if (!sameSummary(summariseSession(current), summariseSession(next))) {
-        ops.push(this.putSummary(next));
+        const summary = await this.summaryWrite(token, next);
+        compares.push(summary.compare);
+        ops.push(summary.op);
       }
-      const result = await this.store.txn(
-        [{ key, target: 'modRevision', op: '==', value: kv.modRevision }],
-        ops,
-      );
+      const result = await this.store.txn(compares, ops);
       if (result.succeeded) return next;
     }
     throw new ContentionError(`session ${token}: too many concurrent updates`);
   }
 
-  /** The write of a session's summary (see `SessionSummaryRecord`). */
-  private putSummary(session: SessionRecord): TxnOp {
+  /**
+   * The write of session `token`'s summary bucket with its summary replaced by `session`'s (or
+   * removed, without `session`), and the compare that the bucket is still as read.
+   */
+  private async summaryWrite(
+    token: string,
+    session: SessionRecord | undefined,
+  ): Promise<{ compare: Compare; op: TxnOp }> {
+    const key = this.keys.summaryBucket(summaryBucketOf(token));
+    const kv = await this.store.get(key);
+    const stored = kv ? decodeRecord(SummaryBucketRecord, key, kv.value).summaries : [];
+    const summaries = session
+      ? withSummary(stored, summariseSession(session))
+      : withoutSummary(stored, token);
     return {
-      type: 'put',
-      key: this.keys.sessionSummary(session.token),
-      value: encodeRecord(SessionSummaryRecord, summariseSession(session)),
+      compare: kv
+        ? { key, target: 'modRevision', op: '==', value: kv.modRevision }
+        : { key, target: 'createRevision', op: '==', value: 0 },
+      op: { type: 'put', key, value: this.encodeBucket(summaries) },
     };
   }
 
+  private encodeBucket(summaries: SummaryBucketRecord['summaries']): string {
+    return encodeRecord(SummaryBucketRecord, { schemaVersion: SCHEMA_VERSION, summaries });
+  }
+
   /**
-   * Write the summary of every session that has none or a wrong one (sessions recorded by a
-   * version without summaries), each guarded by the session's revision, and delete summaries
-   * whose session is gone. dacd calls it at start. Resolves with the tokens it repaired.
+   * Rewrite every summary bucket that does not match the sessions (sessions recorded by a
+   * version without buckets, or a bucket damaged by hand), delete keys under the buckets'
+   * prefix that are no bucket, and delete the per-session summaries of the previous layout.
+   * dacd calls it at start. Each bucket is written guarded by its revision in the snapshot it
+   * was computed from: a session written meanwhile rewrote its bucket, so that write fails and
+   * the repair looks again. Resolves with the tokens whose summary was added, changed or
+   * removed, sorted.
    */
   async writeMissingSummaries(): Promise<string[]> {
-    const [{ kvs: sessions }, { kvs: summaries }] = await Promise.all([
-      this.store.range(this.keys.sessions()),
-      this.store.range(this.keys.sessionSummaries()),
-    ]);
-    const tokenOf = (kv: KeyValue, prefix: string) => kv.key.slice(prefix.length);
-    const live = new Set(sessions.map((kv) => tokenOf(kv, this.keys.sessions())));
-    const stored = new Map(summaries.map((kv) => [tokenOf(kv, this.keys.sessionSummaries()), kv]));
-    const written: string[] = [];
-    for (const first of sessions) {
-      let kv: KeyValue | undefined = first;
-      let summaryKv = stored.get(tokenOf(first, this.keys.sessions()));
-      for (let attempt = 0; kv && attempt < this.maxAttempts; attempt += 1) {
-        const session: SessionRecord = decodeRecord(SessionRecord, kv.key, kv.value);
-        const expected = summariseSession(session);
-        if (summaryKv) {
-          const summary = decodeRecord(SessionSummaryRecord, summaryKv.key, summaryKv.value);
-          if (sameSummary(summary, expected)) break;
+    const repaired = new Set<string>();
+    const names = summaryBucketNames();
+    for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
+      const snapshot = await this.store.snapshot([
+        { prefix: this.keys.sessions() },
+        { prefix: this.keys.summaryBuckets() },
+        { prefix: this.keys.legacySessionSummaries(), keysOnly: true },
+      ]);
+      const [sessionKvs = [], bucketKvs = []] = snapshot.ranges;
+      const expected = new Map(names.map((name) => [name, [] as SessionSummary[]]));
+      for (const kv of sessionKvs) {
+        const session = decodeRecord(SessionRecord, kv.key, kv.value);
+        expected.get(summaryBucketOf(session.token))!.push(summariseSession(session));
+      }
+      const stored = new Map(bucketKvs.map((kv) => [kv.key, kv]));
+      let settled = true;
+      for (const [name, summaries] of expected) {
+        summaries.sort(byToken);
+        const key = this.keys.summaryBucket(name);
+        const kv = stored.get(key);
+        stored.delete(key);
+        const current = kv ? this.readableBucket(kv) : [];
+        if (current && sameSummaries(current, summaries) && (kv || summaries.length === 0)) {
+          continue;
         }
         const result = await this.store.txn(
-          [{ key: kv.key, target: 'modRevision', op: '==', value: kv.modRevision }],
-          [this.putSummary(session)],
+          [
+            kv
+              ? { key, target: 'modRevision', op: '==', value: kv.modRevision }
+              : { key, target: 'createRevision', op: '==', value: 0 },
+          ],
+          [{ type: 'put', key, value: this.encodeBucket(summaries) }],
         );
-        if (result.succeeded) {
-          written.push(session.token);
-          break;
+        if (!result.succeeded) {
+          settled = false;
+          continue;
         }
-        // Changed or released meanwhile: look again.
-        [kv, summaryKv] = await Promise.all([
-          this.store.get(kv.key),
-          this.store.get(this.keys.sessionSummary(session.token)),
-        ]);
+        for (const token of changedTokens(current ?? [], summaries)) repaired.add(token);
       }
+      // What is left under the prefix is no bucket (written by hand): the reader would fail on it.
+      await this.deleteKeys([...stored.keys(), ...(snapshot.keys[2] ?? [])]);
+      if (settled) return [...repaired].sort();
     }
-    for (const [token, kv] of stored) {
-      if (live.has(token)) continue;
-      const result = await this.store.txn(
-        [{ key: this.keys.session(token), target: 'createRevision', op: '==', value: 0 }],
-        [{ type: 'delete', key: kv.key }],
-      );
-      if (result.succeeded) written.push(token);
+    throw new ContentionError('session summaries: too many concurrent updates; restart dacd');
+  }
+
+  /** The summaries of a stored bucket, or undefined if it cannot be read (it is rewritten). */
+  private readableBucket(kv: KeyValue): SessionSummary[] | undefined {
+    try {
+      return decodeRecord(SummaryBucketRecord, kv.key, kv.value).summaries;
+    } catch (error) {
+      if (error instanceof RecordError) return undefined;
+      throw error;
     }
-    return written;
+  }
+
+  /** Delete `keys`, in transactions etcd accepts (at most 128 operations each). */
+  private async deleteKeys(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += MAX_TXN_OPS) {
+      const ops = keys
+        .slice(start, start + MAX_TXN_OPS)
+        .map((key): TxnOp => ({ type: 'delete', key }));
+      await this.store.txn([], ops);
+    }
   }
 
   /**
@@ -488,9 +550,11 @@ export class Registry extends RegistryReader {
       const compares: Compare[] = [
         { key: sessionKey, target: 'modRevision', op: '==', value: stored.modRevision },
       ];
+      const summary = await this.summaryWrite(token, undefined);
+      compares.push(summary.compare);
       const ops: TxnOp[] = [
         { type: 'delete', key: sessionKey },
-        { type: 'delete', key: this.keys.sessionSummary(token) },
+        summary.op,
         ...stored.record.bricks.map((b): TxnOp => ({
           type: 'delete',
           key: this.keys.allocation(b.host, b.device),
@@ -538,4 +602,22 @@ export class Registry extends RegistryReader {
   private seconds(): number {
     return Math.floor(this.now() / 1000);
   }
+}
+
+/** True if two lists of summaries say the same, in the same order. */
+function sameSummaries(a: readonly SessionSummary[], b: readonly SessionSummary[]): boolean {
+  return a.length === b.length && a.every((summary, i) => sameSummary(summary, b[i]!));
+}
+
+/** The tokens whose summary is in one list and not the other, or differs between them. */
+function changedTokens(before: readonly SessionSummary[], after: readonly SessionSummary[]) {
+  const old = new Map(before.map((summary) => [summary.token, summary]));
+  const changed = new Set<string>();
+  for (const summary of after) {
+    const previous = old.get(summary.token);
+    if (!previous || !sameSummary(previous, summary)) changed.add(summary.token);
+    old.delete(summary.token);
+  }
+  for (const token of old.keys()) changed.add(token);
+  return changed;
 }

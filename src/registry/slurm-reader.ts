@@ -4,9 +4,9 @@
  * `RegistryReader` has the full reads (dwstat, placement); this one loads only what these
  * calls need.
  */
-import { DacError } from '../errors/errors';
+import { DacError, RecordError } from '../errors/errors';
 import type { KeyReader } from '../keystore/keystore';
-import type { SessionSummaryRecord } from './model';
+import type { SessionSummary } from './model';
 import type { KeyLayout } from './keys';
 import {
   poolCapacities,
@@ -16,7 +16,8 @@ import {
   type PoolCapacity,
   type PoolTable,
 } from './pool-table';
-import { decodeSessionSummary, decodeSlurmSession, type SlurmSession } from './slurm-records';
+import { byToken, summaryBucketOf } from './session-summary';
+import { decodeSlurmSession, decodeSummaryBucket, type SlurmSession } from './slurm-records';
 
 export class SlurmReader {
   constructor(
@@ -35,18 +36,34 @@ export class SlurmReader {
   }
 
   /**
-   * The summary of every session, sorted by token, from one snapshot of the summaries and the
-   * number of sessions. If the two disagree (sessions recorded by a version without summaries)
-   * the read fails rather than leave a session out: Slurm purges buffers it does not see.
+   * The summary of every session, sorted by token, from one snapshot of the summary buckets
+   * and the number of sessions. If the two disagree (sessions recorded by a version without
+   * buckets) the read fails rather than leave a session out: Slurm purges buffers it does not
+   * see. A summary in the wrong bucket is a RecordError naming the bucket.
    */
-  async sessionSummaries(): Promise<SessionSummaryRecord[]> {
-    const prefix = this.keys.sessionSummaries();
+  async sessionSummaries(): Promise<SessionSummary[]> {
+    const prefix = this.keys.summaryBuckets();
     const {
       ranges: [kvs = []],
       counts: [, sessions = 0],
     } = await this.reader.snapshot([{ prefix }, { prefix: this.keys.sessions(), countOnly: true }]);
-    if (kvs.length !== sessions) throw new SummaryMismatchError(sessions, kvs.length);
-    return kvs.map((kv) => decodeSessionSummary(kv.key, kv.value));
+    const summaries: SessionSummary[] = [];
+    for (const kv of kvs) {
+      const bucket = kv.key.slice(prefix.length);
+      for (const summary of decodeSummaryBucket(kv.key, kv.value)) {
+        if (summaryBucketOf(summary.token) !== bucket) {
+          throw new RecordError(
+            kv.key,
+            `summaries: session ${summary.token} belongs in bucket ` +
+              `${summaryBucketOf(summary.token)}; restart dacd on any storage host to rewrite ` +
+              'the buckets',
+          );
+        }
+        summaries.push(summary);
+      }
+    }
+    if (summaries.length !== sessions) throw new SummaryMismatchError(sessions, summaries.length);
+    return summaries.sort(byToken);
   }
 
   /** One session, or undefined. */

@@ -15,7 +15,7 @@ import type {
   HostUsageRecord,
   PoolRecord,
   SessionRecord,
-  SessionSummaryRecord,
+  SessionSummary,
 } from './model';
 import {
   BYTES,
@@ -181,15 +181,36 @@ export function decodeHostUsage(key: string, value: string): HostUsageRecord {
   });
 }
 
-/** The session summary stored at `key`. */
-export function decodeSessionSummary(key: string, value: string): SessionSummaryRecord {
-  return decode(key, value, (record) => ({
-    schemaVersion: SCHEMA_VERSION,
+/** One summary of a bucket; a problem's path is relative to it. */
+function summary(value: unknown): SessionSummary {
+  const record = object(value, '');
+  return {
     id: integer(record, '', 'id', 1),
     token: text(record.token, 'token', TOKEN),
     uid: integer(record, '', 'uid', 0),
     createdAt: integer(record, '', 'createdAt', 0),
     bytes: bytes(record, 'bytes'),
     nodes: integer(record, '', 'nodes', 0),
-  }));
+  };
+}
+
+/** The session summaries of the bucket stored at `key`, in stored order. */
+export function decodeSummaryBucket(key: string, value: string): SessionSummary[] {
+  return decode(key, value, (record) => {
+    const stored = record.summaries;
+    if (!Array.isArray(stored)) throw new FieldProblem('summaries', 'must be an array');
+    const summaries: SessionSummary[] = [];
+    // An indexed loop, and the path of a problem built only when there is one: the loop runs
+    // for every session on every show_* call, in code that is always cold.
+    for (let i = 0; i < stored.length; i += 1) {
+      try {
+        summaries.push(summary(stored[i]));
+      } catch (error) {
+        if (!(error instanceof FieldProblem)) throw error;
+        const inner = error.path === '' ? '' : `.${error.path}`;
+        throw new FieldProblem(`summaries.${i}${inner}`, error.problem);
+      }
+    }
+    return summaries;
+  });
 }

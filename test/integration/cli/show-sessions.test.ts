@@ -4,6 +4,7 @@
  */
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
 import { Registry } from '../../../src/registry/registry';
+import { summaryBucketOf } from '../../../src/registry/session-summary';
 import { runBinary, type CliRun } from '../../support/cli';
 import { freePort } from '../../support/etcd-server';
 import { addHosts, openRegistry } from '../../support/registry-fixture';
@@ -135,7 +136,8 @@ describe('dw_wlm_cli show_sessions', () => {
         requestedBytes: 0n,
       });
     }
-    await store.put(`${prefix}session-summaries/1240`, '{"schemaVersion":1,"id":"oops"}');
+    const bucket = `${prefix}summary-buckets/${summaryBucketOf('1240')}`;
+    await store.put(bucket, '{"schemaVersion":1,"summaries":[{"id":"oops"}]}');
 
     const run = await showSessions();
 
@@ -143,7 +145,7 @@ describe('dw_wlm_cli show_sessions', () => {
     expect(run.stderr).toBe('');
     expect(run.output).not.toContain('{"sessions"');
     expect(run.output).toBe(
-      `etcd record ${prefix}session-summaries/1240 is invalid: id: must be a positive integer\n`,
+      `etcd record ${bucket} is invalid: summaries.0.id: must be a positive integer\n`,
     );
   });
 
@@ -155,7 +157,7 @@ describe('dw_wlm_cli show_sessions', () => {
       pool: 'wlm_pool',
       requestedBytes: 0n,
     });
-    await store.delete(`${prefix}session-summaries/1234`);
+    await store.delete(`${prefix}summary-buckets/${summaryBucketOf('1234')}`);
 
     const run = await showSessions();
 

@@ -10,7 +10,7 @@ import type { Keystore } from '../../../src/keystore/keystore';
 import { testEtcdStore } from '../../support/test-etcd';
 import { expectUsageConsistent } from '../../support/usage-consistency';
 import { SlurmReader, SummaryMismatchError } from '../../../src/registry/slurm-reader';
-import { summariseSession } from '../../../src/registry/session-summary';
+import { summariseSession, summaryBucketOf } from '../../../src/registry/session-summary';
 
 const GiB = 1024n ** 3n;
 const GRAN = 1600n * GiB;
@@ -266,38 +266,90 @@ describe('Registry on a real etcd', () => {
     expect((await reader.sessionSummaries()).map((s) => s.token)).toEqual(['32']);
   });
 
+  it('keeps the summaries of two sessions of one bucket when both are set up at once', async () => {
+    await addHost('h1', 4);
+    await addHost('h2', 4);
+    // Job ids whose summaries share a bucket, as busy sites always have.
+    const tokens: string[] = [];
+    for (let id = 100; tokens.length < 4; id += 1) {
+      if (summaryBucketOf(String(id)) === summaryBucketOf('100')) tokens.push(String(id));
+    }
+    const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
+    await Promise.all(
+      tokens.map((token) => registry.createSession({ ...request, token, requestedBytes: GRAN })),
+    );
+    const reader = new SlurmReader(store, keys);
+    expect((await reader.sessionSummaries()).map((s) => s.token)).toEqual(tokens);
+    await Promise.all(tokens.slice(0, 2).map((token) => registry.releaseSession(token)));
+    expect((await reader.sessionSummaries()).map((s) => s.token)).toEqual(tokens.slice(2));
+    expect(await registry.writeMissingSummaries()).toEqual([]);
+  });
+
   it('fails show_sessions reads while summaries are missing, until dacd writes them', async () => {
     await addHost('h1', 2);
     const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
     await registry.createSession({ ...request, token: '41', requestedBytes: GRAN });
     await registry.createSession({ ...request, token: '42', requestedBytes: GRAN });
     await registry.createSession({ ...request, token: '43', requestedBytes: 0n });
-    // As a version without summaries left them: one missing, one wrong, one orphaned.
-    await store.delete(keys.sessionSummary('41'));
-    await store.put(
-      keys.sessionSummary('42'),
-      JSON.stringify({
-        schemaVersion: 1,
-        id: 1,
-        token: '42',
-        uid: 0,
-        createdAt: 0,
-        bytes: '0',
-        nodes: 0,
-      }),
-    );
+    // As a version without buckets left them: per-session summaries and no buckets.
+    for (const token of ['41', '42', '43']) {
+      await store.delete(keys.summaryBucket(summaryBucketOf(token)));
+      await store.put(`${keys.legacySessionSummaries()}${token}`, '{"schemaVersion":1}');
+    }
     const reader = new SlurmReader(store, keys);
     await expect(reader.sessionSummaries()).rejects.toThrow(SummaryMismatchError);
     await expect(reader.sessionSummaries()).rejects.toThrow(
-      'etcd holds 3 sessions but 2 session summaries (records of an older version?); ' +
+      'etcd holds 3 sessions but 0 session summaries (records of an older version?); ' +
         'restart dacd on any storage host to rewrite the summaries',
     );
-    await store.put(keys.sessionSummary('99'), '{"orphan": true}');
-    expect(await registry.writeMissingSummaries()).toEqual(['41', '42', '99']);
+    expect(await registry.writeMissingSummaries()).toEqual(['41', '42', '43']);
     expect(await registry.writeMissingSummaries()).toEqual([]);
+    expect((await store.range(keys.legacySessionSummaries())).kvs).toEqual([]);
     expect(await reader.sessionSummaries()).toEqual(
       (await registry.sessions()).map(summariseSession),
     );
+  });
+
+  it('rewrites a damaged bucket and removes keys that are no bucket', async () => {
+    await addHost('h1', 2);
+    const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
+    await registry.createSession({ ...request, token: '51', requestedBytes: GRAN });
+    await registry.createSession({ ...request, token: '52', requestedBytes: 0n });
+    const damaged = keys.summaryBucket(summaryBucketOf('51'));
+    await store.put(damaged, '{"schemaVersion":1,"summaries":[{"id":"x"}]}');
+    await store.put(keys.summaryBucket('zz'), 'by hand');
+    const reader = new SlurmReader(store, keys);
+    await expect(reader.sessionSummaries()).rejects.toThrow(
+      `etcd record ${damaged} is invalid: summaries.0.id: must be a positive integer`,
+    );
+    expect(await registry.writeMissingSummaries()).toEqual(['51']);
+    expect(await store.get(keys.summaryBucket('zz'))).toBeUndefined();
+    expect(await reader.sessionSummaries()).toEqual(
+      (await registry.sessions()).map(summariseSession),
+    );
+  });
+
+  it('refuses a summary stored in the wrong bucket, naming the right one', async () => {
+    await addHost('h1', 2);
+    const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
+    const { session } = await registry.createSession({
+      ...request,
+      token: '61',
+      requestedBytes: 0n,
+    });
+    const right = summaryBucketOf('61');
+    const wrong = right === '00' ? '01' : '00';
+    const bucket = await store.get(keys.summaryBucket(right));
+    await store.delete(keys.summaryBucket(right));
+    await store.put(keys.summaryBucket(wrong), bucket!.value);
+    await expect(new SlurmReader(store, keys).sessionSummaries()).rejects.toThrow(
+      `etcd record ${keys.summaryBucket(wrong)} is invalid: summaries: session 61 belongs in ` +
+        `bucket ${right}; restart dacd on any storage host to rewrite the buckets`,
+    );
+    expect(await registry.writeMissingSummaries()).toEqual(['61']);
+    expect(await new SlurmReader(store, keys).sessionSummaries()).toEqual([
+      summariseSession(session),
+    ]);
   });
 
   it('rejects a brick whose size differs from the pool granularity', async () => {

@@ -4,12 +4,12 @@ import {
   realSizeAnswer,
   sessionsAnswer,
 } from '../../../src/cli/datawarp-json';
-import type { SessionSummaryRecord } from '../../../src/registry/model';
+import type { SessionSummary } from '../../../src/registry/model';
 import { summariseSession, type SummarisedSession } from '../../../src/registry/session-summary';
 
 const GiB = 1024n ** 3n;
 
-function session(overrides: Partial<SummarisedSession> = {}): SessionSummaryRecord {
+function session(overrides: Partial<SummarisedSession> = {}): SessionSummary {
   return summariseSession({
     id: 41,
     token: '1234',

@@ -169,13 +169,23 @@ export function decodeHostUsage(key: string, value: string): HostUsageRecord {
     if (typeof record.enabled !== 'boolean') throw new FieldProblem('enabled', 'must be a boolean');
     const pools: HostUsageRecord['pools'] = {};
     const stored = object(record.pools, 'pools');
-    for (const name of Object.keys(stored)) {
+    const names = Object.keys(stored);
+    // The path of a problem is built only when there is one: this runs for every host on
+    // every pools call, in code that is always cold.
+    for (let i = 0; i < names.length; i += 1) {
+      const name = names[i]!;
       text(name, 'pools', POOL_NAME);
-      const usage = object(stored[name], `pools.${name}`);
-      pools[name] = {
-        bricks: integer(usage, `pools.${name}.`, 'bricks', 0),
-        allocated: integer(usage, `pools.${name}.`, 'allocated', 0),
-      };
+      try {
+        const usage = object(stored[name], '');
+        pools[name] = {
+          bricks: integer(usage, '', 'bricks', 0),
+          allocated: integer(usage, '', 'allocated', 0),
+        };
+      } catch (error) {
+        if (!(error instanceof FieldProblem)) throw error;
+        const inner = error.path === '' ? '' : `.${error.path}`;
+        throw new FieldProblem(`pools.${name}${inner}`, error.problem);
+      }
     }
     return { schemaVersion: SCHEMA_VERSION, host, enabled: record.enabled, pools };
   });

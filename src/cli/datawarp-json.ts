@@ -6,12 +6,16 @@ import { DacError, StoreUnavailableError } from '../errors/errors';
 import type { PoolView } from '../registry/inventory';
 import type { SessionSummary } from '../registry/model';
 
-/** A byte count as a JSON integer; refuses values a double cannot hold exactly. */
-export function jsonInteger(value: bigint | number, what: string): number {
-  const number = Number(value);
+/**
+ * A count as a JSON integer; refuses values a double cannot hold exactly, naming them as
+ * `<what> <of>` ("id of session 1234"). The name is built only for the error: the answers
+ * check thousands of values per call.
+ */
+export function jsonInteger(value: bigint | number, what: string, of: string | number): number {
+  const number = typeof value === 'number' ? value : Number(value);
   if (!Number.isSafeInteger(number) || number < 0) {
     throw new InvalidAnswerError(
-      `${what} (${String(value)}) cannot be given to Slurm as an integer`,
+      `${what} ${of} (${String(value)}) cannot be given to Slurm as an integer`,
     );
   }
   return number;
@@ -41,7 +45,7 @@ export function poolsAnswer(views: PoolView[], endpoints: string): string {
     pools: views.map((view) => ({
       id: view.name,
       units: 'bytes',
-      granularity: jsonInteger(view.granularityBytes, `granularity of pool ${view.name}`),
+      granularity: jsonInteger(view.granularityBytes, 'granularity of pool', view.name),
       quantity: view.quantity,
       free: Math.min(view.free, view.quantity),
     })),
@@ -55,10 +59,10 @@ export function poolsAnswer(views: PoolView[], endpoints: string): string {
 export function sessionsAnswer(sessions: readonly SessionSummary[]): string {
   return slurmJson({
     sessions: sessions.map((session) => ({
-      id: jsonInteger(session.id, `id of session ${session.token}`),
+      id: jsonInteger(session.id, 'id of session', session.token),
       token: String(session.token),
-      owner: jsonInteger(session.uid, `owner of session ${session.token}`),
-      created: jsonInteger(session.createdAt, `creation time of session ${session.token}`),
+      owner: jsonInteger(session.uid, 'owner of session', session.token),
+      created: jsonInteger(session.createdAt, 'creation time of session', session.token),
     })),
   });
 }
@@ -72,11 +76,11 @@ export function instancesAnswer(sessions: readonly SessionSummary[]): string {
     instances: sessions
       .filter((session) => session.bytes > 0n)
       .map((session) => {
-        const id = jsonInteger(session.id, `id of session ${session.token}`);
+        const id = jsonInteger(session.id, 'id of session', session.token);
         return {
           id,
           capacity: {
-            bytes: jsonInteger(session.bytes, `size of session ${session.token}`),
+            bytes: jsonInteger(session.bytes, 'size of session', session.token),
             nodes: session.nodes,
           },
           links: { session: id },
@@ -89,7 +93,7 @@ export function instancesAnswer(sessions: readonly SessionSummary[]): string {
 export function realSizeAnswer(session: SessionSummary): string {
   return slurmJson({
     token: String(session.token),
-    capacity: jsonInteger(session.bytes, `size of session ${session.token}`),
+    capacity: jsonInteger(session.bytes, 'size of session', session.token),
     units: 'bytes',
   });
 }

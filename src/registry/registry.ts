@@ -609,10 +609,17 @@ function sameSummaries(a: readonly SessionSummary[], b: readonly SessionSummary[
   return a.length === b.length && a.every((summary, i) => sameSummary(summary, b[i]!));
 }
 
-/** The tokens whose summary is in one list and not the other, or differs between them. */
+/**
+ * The tokens whose summary is in one list and not the other, differs between them, or is
+ * listed more than once before.
+ */
 function changedTokens(before: readonly SessionSummary[], after: readonly SessionSummary[]) {
-  const old = new Map(before.map((summary) => [summary.token, summary]));
+  const old = new Map<string, SessionSummary>();
   const changed = new Set<string>();
+  for (const summary of before) {
+    if (old.has(summary.token)) changed.add(summary.token);
+    old.set(summary.token, summary);
+  }
   for (const summary of after) {
     const previous = old.get(summary.token);
     if (!previous || !sameSummary(previous, summary)) changed.add(summary.token);

@@ -16,7 +16,7 @@ import {
   type PoolCapacity,
   type PoolTable,
 } from './pool-table';
-import { byToken, summaryBucketOf } from './session-summary';
+import { summaryBucketOf } from './session-summary';
 import { decodeSlurmSession, decodeSummaryBucket, type SlurmSession } from './slurm-records';
 
 export class SlurmReader {
@@ -39,7 +39,7 @@ export class SlurmReader {
    * The summary of every session, sorted by token, from one snapshot of the summary buckets
    * and the number of sessions. If the two disagree (sessions recorded by a version without
    * buckets) the read fails rather than leave a session out: Slurm purges buffers it does not
-   * see. A summary in the wrong bucket is a RecordError naming the bucket.
+   * see. A summary in the wrong bucket, or listed twice, is a RecordError naming the bucket.
    */
   async sessionSummaries(): Promise<SessionSummary[]> {
     const prefix = this.keys.summaryBuckets();
@@ -47,23 +47,33 @@ export class SlurmReader {
       ranges: [kvs = []],
       counts: [, sessions = 0],
     } = await this.reader.snapshot([{ prefix }, { prefix: this.keys.sessions(), countOnly: true }]);
-    const summaries: SessionSummary[] = [];
+    const byToken = new Map<string, SessionSummary>();
     for (const kv of kvs) {
       const bucket = kv.key.slice(prefix.length);
-      for (const summary of decodeSummaryBucket(kv.key, kv.value)) {
-        if (summaryBucketOf(summary.token) !== bucket) {
+      const summaries = decodeSummaryBucket(kv.key, kv.value);
+      for (let i = 0; i < summaries.length; i += 1) {
+        const summary = summaries[i]!;
+        const { token } = summary;
+        const problem =
+          summaryBucketOf(token) !== bucket
+            ? `session ${token} belongs in bucket ${summaryBucketOf(token)}`
+            : byToken.has(token)
+              ? `session ${token} is listed twice`
+              : undefined;
+        if (problem !== undefined) {
           throw new RecordError(
             kv.key,
-            `summaries: session ${summary.token} belongs in bucket ` +
-              `${summaryBucketOf(summary.token)}; restart dacd on any storage host to rewrite ` +
-              'the buckets',
+            `summaries: ${problem}; restart dacd on any storage host to rewrite the buckets`,
           );
         }
-        summaries.push(summary);
+        byToken.set(token, summary);
       }
     }
-    if (summaries.length !== sessions) throw new SummaryMismatchError(sessions, summaries.length);
-    return summaries.sort(byToken);
+    if (byToken.size !== sessions) throw new SummaryMismatchError(sessions, byToken.size);
+    // Sorted by the built-in comparison of strings (the order of `<`, and of etcd's keys for
+    // these ASCII tokens), which calls no JavaScript per comparison: in a cold process a
+    // comparator function costs over a millisecond for 2,000 sessions.
+    return [...byToken.keys()].sort().map((token) => byToken.get(token)!);
   }
 
   /** One session, or undefined. */

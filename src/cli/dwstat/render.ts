@@ -159,7 +159,7 @@ export function renderJson(status: DwstatStatus): string {
     document.pools = status.pools.map((pool) => ({
       id: pool.name,
       units: 'bytes',
-      granularity: jsonInteger(pool.granularityBytes, `granularity of pool ${pool.name}`),
+      granularity: jsonInteger(pool.granularityBytes, 'granularity of pool', pool.name),
       quantityBytes: pool.quantityBytes.toString(),
       freeBytes: pool.freeBytes.toString(),
       bricks: pool.bricks,
@@ -176,7 +176,7 @@ export function renderJson(status: DwstatStatus): string {
       owner: session.owner,
       created: session.createdAt,
       state: session.state,
-      bytes: jsonInteger(session.bytes, `size of session ${session.token}`),
+      bytes: jsonInteger(session.bytes, 'size of session', session.token),
       bricks: session.bricks,
       nodes: session.nodes,
     }));
@@ -186,7 +186,7 @@ export function renderJson(status: DwstatStatus): string {
       id: instance.id,
       session: instance.sessionId,
       token: instance.token,
-      bytes: jsonInteger(instance.bytes, `size of instance ${instance.id}`),
+      bytes: jsonInteger(instance.bytes, 'size of instance', instance.id),
       bricks: instance.bricks,
       hosts: instance.hosts,
     }));
@@ -203,8 +203,8 @@ export function renderJson(status: DwstatStatus): string {
       bricks: node.bricks,
       allocatedBricks: node.allocatedBricks,
       freeBricks: node.freeBricks,
-      allocatedBytes: jsonInteger(node.allocatedBytes, `allocated bytes of host ${node.host}`),
-      freeBytes: jsonInteger(node.freeBytes, `free bytes of host ${node.host}`),
+      allocatedBytes: jsonInteger(node.allocatedBytes, 'allocated bytes of host', node.host),
+      freeBytes: jsonInteger(node.freeBytes, 'free bytes of host', node.host),
     }));
   }
   return JSON.stringify(document, null, 2);

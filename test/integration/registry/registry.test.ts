@@ -347,6 +347,15 @@ describe('Registry on a real etcd', () => {
         `bucket ${right}; restart dacd on any storage host to rewrite the buckets`,
     );
     expect(await registry.writeMissingSummaries()).toEqual(['61']);
+    // The same summary twice in its own bucket would hide a missing one behind the count.
+    const twice = JSON.parse((await store.get(keys.summaryBucket(right)))!.value);
+    twice.summaries.push(twice.summaries[0]);
+    await store.put(keys.summaryBucket(right), JSON.stringify(twice));
+    await expect(new SlurmReader(store, keys).sessionSummaries()).rejects.toThrow(
+      `etcd record ${keys.summaryBucket(right)} is invalid: summaries: session 61 is listed ` +
+        'twice; restart dacd on any storage host to rewrite the buckets',
+    );
+    expect(await registry.writeMissingSummaries()).toEqual(['61']);
     expect(await new SlurmReader(store, keys).sessionSummaries()).toEqual([
       summariseSession(session),
     ]);

@@ -444,9 +444,12 @@ export class Registry extends RegistryReader {
     token: string,
     session: SessionRecord | undefined,
   ): Promise<{ compare: Compare; op: TxnOp }> {
-    const key = this.keys.summaryBucket(summaryBucketOf(token));
+    const bucket = summaryBucketOf(token);
+    const key = this.keys.summaryBucket(bucket);
     const kv = await this.store.get(key);
-    const stored = kv ? decodeRecord(SummaryBucketRecord, key, kv.value).summaries : [];
+    // A bucket that cannot be read (damaged by hand) is rebuilt from the session records, so
+    // that it never blocks a setup or a teardown.
+    const stored = kv ? (this.readableBucket(kv) ?? (await this.bucketFromSessions(bucket))) : [];
     const summaries = session
       ? withSummary(stored, summariseSession(session))
       : withoutSummary(stored, token);
@@ -516,6 +519,15 @@ export class Registry extends RegistryReader {
       if (settled) return [...repaired].sort();
     }
     throw new ContentionError('session summaries: too many concurrent updates; restart dacd');
+  }
+
+  /** The summaries of the sessions recorded now whose tokens fall in `bucket`, by token. */
+  private async bucketFromSessions(bucket: string): Promise<SessionSummary[]> {
+    const { kvs } = await this.store.range(this.keys.sessions());
+    return kvs
+      .filter((kv) => summaryBucketOf(kv.key.slice(this.keys.sessions().length)) === bucket)
+      .map((kv) => summariseSession(decodeRecord(SessionRecord, kv.key, kv.value)))
+      .sort(byToken);
   }
 
   /** The summaries of a stored bucket, or undefined if it cannot be read (it is rewritten). */

@@ -329,6 +329,27 @@ describe('Registry on a real etcd', () => {
     );
   });
 
+  it('rebuilds a damaged bucket from the sessions when a session of it changes', async () => {
+    await addHost('h1', 4);
+    const tokens: string[] = [];
+    for (let id = 200; tokens.length < 3; id += 1) {
+      if (summaryBucketOf(String(id)) === summaryBucketOf('200')) tokens.push(String(id));
+    }
+    const [first, second, third] = tokens as [string, string, string];
+    const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };
+    await registry.createSession({ ...request, token: first, requestedBytes: GRAN });
+    await registry.createSession({ ...request, token: second, requestedBytes: 0n });
+    await store.put(keys.summaryBucket(summaryBucketOf(first)), 'not JSON');
+    await registry.createSession({ ...request, token: third, requestedBytes: GRAN });
+    const reader = new SlurmReader(store, keys);
+    expect((await reader.sessionSummaries()).map((s) => s.token)).toEqual(tokens);
+    await store.put(keys.summaryBucket(summaryBucketOf(first)), 'not JSON');
+    await registry.releaseSession(second);
+    expect(await reader.sessionSummaries()).toEqual(
+      (await registry.sessions()).map(summariseSession),
+    );
+  });
+
   it('refuses a summary stored in the wrong bucket, naming the right one', async () => {
     await addHost('h1', 2);
     const request = { kind: 'job' as const, owner: { uid: 5, gid: 6 }, pool: 'default' };

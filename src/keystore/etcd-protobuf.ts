@@ -360,11 +360,6 @@ function keyAt(buf: Buffer, pos: number, end: number): string {
       const stop = contentEnd(buf, pos, end);
       key = utf8Slice.call(buf, varintEnd, stop);
       pos = stop;
-    } else if ((tag & 7) === WIRE_VARINT) {
-      // revisions, version, lease: step over the bytes with the continuation bit.
-      while (pos < end && buf[pos]! >= 0x80) pos += 1;
-      if (pos >= end) throw truncated();
-      pos += 1;
     } else {
       pos = skipField(buf, tag & 7, pos, end);
     }

@@ -523,9 +523,10 @@ export class Registry extends RegistryReader {
 
   /** The summaries of the sessions recorded now whose tokens fall in `bucket`, by token. */
   private async bucketFromSessions(bucket: string): Promise<SessionSummary[]> {
-    const { kvs } = await this.store.range(this.keys.sessions());
+    const prefix = this.keys.sessions();
+    const { kvs } = await this.store.range(prefix);
     return kvs
-      .filter((kv) => summaryBucketOf(kv.key.slice(this.keys.sessions().length)) === bucket)
+      .filter((kv) => summaryBucketOf(kv.key.slice(prefix.length)) === bucket)
       .map((kv) => summariseSession(decodeRecord(SessionRecord, kv.key, kv.value)))
       .sort(byToken);
   }

@@ -100,6 +100,16 @@ function oneOf<T extends string>(record: Json, field: string, values: readonly T
   return value as T;
 }
 
+/**
+ * Rethrow a problem found inside the value at `path` with its path made whole; anything else
+ * as it is. Callers build `path` only here, when there is a problem: the loops that read each
+ * host or session run on every call, in code that is always cold.
+ */
+function nestedProblem(error: unknown, path: string): never {
+  if (!(error instanceof FieldProblem)) throw error;
+  throw new FieldProblem(error.path === '' ? path : `${path}.${error.path}`, error.problem);
+}
+
 /** Parse the JSON at `key`, check its schema version, and read it with `read`. */
 function decode<T>(key: string, value: string, read: (record: Json) => T): T {
   let json: unknown;
@@ -170,8 +180,6 @@ export function decodeHostUsage(key: string, value: string): HostUsageRecord {
     const pools: HostUsageRecord['pools'] = {};
     const stored = object(record.pools, 'pools');
     const names = Object.keys(stored);
-    // The path of a problem is built only when there is one: this runs for every host on
-    // every pools call, in code that is always cold.
     for (let i = 0; i < names.length; i += 1) {
       const name = names[i]!;
       text(name, 'pools', POOL_NAME);
@@ -182,9 +190,7 @@ export function decodeHostUsage(key: string, value: string): HostUsageRecord {
           allocated: integer(usage, '', 'allocated', 0),
         };
       } catch (error) {
-        if (!(error instanceof FieldProblem)) throw error;
-        const inner = error.path === '' ? '' : `.${error.path}`;
-        throw new FieldProblem(`pools.${name}${inner}`, error.problem);
+        nestedProblem(error, `pools.${name}`);
       }
     }
     return { schemaVersion: SCHEMA_VERSION, host, enabled: record.enabled, pools };
@@ -210,15 +216,12 @@ export function decodeSummaryBucket(key: string, value: string): SessionSummary[
     const stored = record.summaries;
     if (!Array.isArray(stored)) throw new FieldProblem('summaries', 'must be an array');
     const summaries: SessionSummary[] = [];
-    // An indexed loop, and the path of a problem built only when there is one: the loop runs
-    // for every session on every show_* call, in code that is always cold.
+    // An indexed loop: it runs for every session on every show_* call.
     for (let i = 0; i < stored.length; i += 1) {
       try {
         summaries.push(summary(stored[i]));
       } catch (error) {
-        if (!(error instanceof FieldProblem)) throw error;
-        const inner = error.path === '' ? '' : `.${error.path}`;
-        throw new FieldProblem(`summaries.${i}${inner}`, error.problem);
+        nestedProblem(error, `summaries.${i}`);
       }
     }
     return summaries;

@@ -10,13 +10,7 @@ import type { CliLogger, LogLevel } from '../logging/cli-logger';
 import type { Registry } from '../registry/registry';
 import type { RegistryReader } from '../registry/registry-reader';
 import type { SlurmReader } from '../registry/slurm-reader';
-
-/**
- * etcd deadline for `job_process` and `paths`, which run inside slurmctld while it holds its
- * locks (ValidateTimeout, 5 s): an etcd that accepts connections but never answers must not
- * cost the whole default deadline (3 s) on every submission or launch.
- */
-export const INLINE_ETCD_TIMEOUT_MS = 1000;
+import type { EarlyRead } from './early-read';
 
 export interface CliContext {
   log: CliLogger;
@@ -49,14 +43,22 @@ function cappedConfig(config: EtcdConfig, maxTimeoutMs = Infinity): EtcdConfig {
   return { ...config, timeoutMs: Math.min(config.timeoutMs, maxTimeoutMs) };
 }
 
-/** The production context: settings from the environment, state in etcd. */
-export function createContext(log: CliLogger, env: NodeJS.ProcessEnv = process.env): CliContext {
-  let config: EtcdConfig | undefined;
+/**
+ * The production context: settings from the environment, state in etcd. `early` is the read
+ * the bundle loader started from the same command line and environment (`early-read.ts`):
+ * its settings and readers are the ones this context would make, with the request in flight.
+ */
+export function createContext(
+  log: CliLogger,
+  env: NodeJS.ProcessEnv = process.env,
+  early?: EarlyRead,
+): CliContext {
+  let config: EtcdConfig | undefined = early?.config;
   let store: Keystore | undefined;
   let registry: Registry | undefined;
-  let keyReader: KeyReader | undefined;
+  let keyReader: KeyReader | undefined = early?.keyReader;
   let reader: RegistryReader | undefined;
-  let slurmReader: SlurmReader | undefined;
+  let slurmReader: SlurmReader | undefined = early?.slurmReader;
   /** One reader for the process, with the deadline of the first call that asked for it. */
   const openKeyReader = async (maxTimeoutMs?: number): Promise<KeyReader> => {
     if (!keyReader) {

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { CliContext } from './context';
+import type { EarlyRead } from './early-read';
 import { normaliseArgv } from './argv';
 import { UsageError } from './exit-codes';
 import { runCli, type CommandResult } from './run';
@@ -293,9 +294,12 @@ function longName(flag: string): string {
   return entry ? `--${entry[0]}` : flag;
 }
 
-/** Run the program on the process's arguments (the bundle's loader calls this). */
-export function main(): void {
-  void runCli('dacctl', process.argv.slice(2), dacctl);
+/**
+ * Run the program on the process's arguments (the bundle's loader calls this, with the read it
+ * started early for these arguments, if any).
+ */
+export function main(early?: EarlyRead): void {
+  void runCli('dacctl', process.argv.slice(2), dacctl, early);
 }
 
 if (require.main === module) main();

@@ -4,6 +4,7 @@
  */
 import { createCliLogger, type CliLogger } from '../logging/cli-logger';
 import { createContext, type CliContext } from './context';
+import type { EarlyRead } from './early-read';
 import { EXIT, exitCodeFor, userMessage } from './exit-codes';
 import { printAnswer } from './output';
 
@@ -15,9 +16,10 @@ export async function runCli(
   program: string,
   args: readonly string[],
   command: (context: CliContext, args: readonly string[]) => Promise<CommandResult>,
+  early?: EarlyRead,
 ): Promise<void> {
   const log = createCliLogger(program);
-  const context = createContext(log);
+  const context = createContext(log, process.env, early);
   const started = Date.now();
   log.debug({ args }, 'invoked');
   try {

@@ -53,9 +53,12 @@ export class EtcdGrpcReader implements KeyReader {
   private readonly tls: TlsMaterial | undefined;
   /** Open connections by endpoint; opened on first use, since most processes read once. */
   private readonly connections = new Map<string, Connection>();
+  /** Snapshots started by `prefetchSnapshot`, by their request bytes, until taken. */
+  private readonly prefetched = new Map<string, Promise<SnapshotResult>>();
   private closed = false;
 
-  constructor(private readonly config: EtcdConfig) {
+  /** `config`: the settings, whose deadline applies to each call as a whole. */
+  constructor(readonly config: EtcdConfig) {
     this.tls = readTlsMaterial(config);
   }
 
@@ -74,11 +77,50 @@ export class EtcdGrpcReader implements KeyReader {
     });
   }
 
-  /** Read several prefixes in one transaction, so all of them at one revision. */
+  /**
+   * Read several prefixes in one transaction, so all of them at one revision. If the same
+   * snapshot was started by `prefetchSnapshot` and not yet taken, this is its answer.
+   */
   async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
     checkSnapshotRanges(ranges);
+    const request = encodeSnapshotRequest(ranges);
+    const id = request.toString('latin1');
+    const early = this.prefetched.get(id);
+    if (early) {
+      this.prefetched.delete(id);
+      return early;
+    }
+    return this.readSnapshot(ranges, request);
+  }
+
+  /**
+   * Start reading a snapshot now for a `snapshot` of the same ranges later, which then takes
+   * its answer (once) instead of asking again. Returns a promise that settles when the request
+   * is on its way to the first endpoint, or could not be sent; a failure of the read itself is
+   * the later `snapshot`'s to report.
+   */
+  prefetchSnapshot(ranges: readonly RangeSpec[]): Promise<void> {
+    checkSnapshotRanges(ranges);
+    const request = encodeSnapshotRequest(ranges);
+    const answer = this.readSnapshot(ranges, request);
+    // Marked as handled: the call that takes it sees the rejection, and one that never comes
+    // (the command line turned out to be wrong) must not end the process on it.
+    answer.catch(() => undefined);
+    this.prefetched.set(request.toString('latin1'), answer);
+    const first = this.connections.get(this.config.endpoints[0] ?? '');
+    if (!first) return Promise.resolve();
+    return first.session.then(
+      (session) => session.whenSent(),
+      () => undefined,
+    );
+  }
+
+  private async readSnapshot(
+    ranges: readonly RangeSpec[],
+    request: Buffer,
+  ): Promise<SnapshotResult> {
     const keysOnly = ranges.map((range) => range.keysOnly === true);
-    return this.call(TXN, encodeSnapshotRequest(ranges), (answer) => {
+    return this.call(TXN, request, (answer) => {
       const txn = decodeTxnResponse(answer, keysOnly);
       if (!txn.succeeded || txn.ranges.length !== ranges.length) {
         throw new Error(`the transaction answered ${txn.ranges.length} of ${ranges.length} ranges`);
@@ -95,6 +137,7 @@ export class EtcdGrpcReader implements KeyReader {
   /** Close every connection; reads afterwards reject. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.prefetched.clear();
     const connections = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(

@@ -196,6 +196,7 @@ export class H2Connection {
   private goingAway = false;
   private failure: Error | undefined;
   private readonly closed: Promise<void>;
+  private readonly sent: Promise<void>;
 
   constructor(
     private readonly socket: Socket,
@@ -204,6 +205,13 @@ export class H2Connection {
   ) {
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    // Node writes what was queued while connecting in its own listener of the same event,
+    // added by the first write below, and the rest of the queue in ticks after it: a turn of
+    // the event loop later it has all been handed to the kernel.
+    this.sent = new Promise((resolve) => {
+      socket.once(scheme === 'https' ? 'secureConnect' : 'connect', () => setImmediate(resolve));
+      socket.once('close', () => resolve());
+    });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.fail(error));
     socket.on('close', () => this.fail(new Error('the connection closed')));
@@ -279,6 +287,15 @@ export class H2Connection {
         this.closeIfDone();
       },
     };
+  }
+
+  /**
+   * Settles once what was written before the connection was up (the preface, and the requests
+   * sent so far) has gone to the server, or the connection has closed. The CLI's early read
+   * waits for it before loading the rest of the program, so that etcd answers meanwhile.
+   */
+  whenSent(): Promise<void> {
+    return this.sent;
   }
 
   /** Let the process exit while this connection is open. */

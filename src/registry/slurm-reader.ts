@@ -5,7 +5,7 @@
  * calls need.
  */
 import { DacError, RecordError } from '../errors/errors';
-import type { KeyReader } from '../keystore/keystore';
+import type { KeyReader, RangeSpec } from '../keystore/keystore';
 import type { SessionSummary } from './model';
 import type { KeyLayout } from './keys';
 import {
@@ -18,6 +18,11 @@ import {
 } from './pool-table';
 import { summaryBucketOf } from './session-summary';
 import { decodeSlurmSession, decodeSummaryBucket, type SlurmSession } from './slurm-records';
+
+/** The ranges of the snapshot `sessionSummaries` reads: the buckets, and the sessions' count. */
+export function sessionSummaryRanges(keys: KeyLayout): RangeSpec[] {
+  return [{ prefix: keys.summaryBuckets() }, { prefix: keys.sessions(), countOnly: true }];
+}
 
 export class SlurmReader {
   constructor(
@@ -46,7 +51,7 @@ export class SlurmReader {
     const {
       ranges: [kvs = []],
       counts: [, sessions = 0],
-    } = await this.reader.snapshot([{ prefix }, { prefix: this.keys.sessions(), countOnly: true }]);
+    } = await this.reader.snapshot(sessionSummaryRanges(this.keys));
     const byToken = new Map<string, SessionSummary>();
     for (const kv of kvs) {
       const bucket = kv.key.slice(prefix.length);

@@ -11,7 +11,8 @@ import {
 } from '../../directives';
 import { StoreUnavailableError, ValidationError } from '../../errors/errors';
 import type { PoolCapacity } from '../../registry/pool-table';
-import { INLINE_ETCD_TIMEOUT_MS, type CliContext } from '../context';
+import type { CliContext } from '../context';
+import { INLINE_ETCD_TIMEOUT_MS } from '../inline-timeout';
 import type { FunctionArgs } from '../dacctl';
 import type { CommandResult } from '../run';
 import { readJobScript } from '../slurm-args';

@@ -3,7 +3,8 @@
  * Runs synchronously inside slurmctld at job launch, so: one etcd read, no daemon round trip.
  */
 import { mountRootFromEnv } from '../../lifecycle/buffer-paths';
-import { INLINE_ETCD_TIMEOUT_MS, type CliContext } from '../context';
+import type { CliContext } from '../context';
+import { INLINE_ETCD_TIMEOUT_MS } from '../inline-timeout';
 import type { FunctionArgs } from '../dacctl';
 import { requireSession } from '../find-session';
 import { pathFileContent, pathFileLines, writeFileAtomically } from '../path-file';

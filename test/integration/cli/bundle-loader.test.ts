@@ -3,7 +3,7 @@
  * V8 code cache built beside it. The cache must be the one V8 accepts for the build, and a
  * cache that does not fit (copied files, another Node) must only cost time.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +12,10 @@ import { cacheFileName } from '../../../src/cli/bundle-loader';
 const BUNDLE = join(__dirname, '..', '..', '..', 'dist', 'bundle');
 
 /** The loader's report of the cache, from a fresh Node process that loads `loader`. */
-function cacheStatus(loader: string): string {
+function cacheStatus(loader: string, of = 'codeCacheStatus'): string {
   return execFileSync(
     process.execPath,
-    ['-e', `process.stdout.write(require(${JSON.stringify(loader)}).codeCacheStatus)`],
+    ['-e', `process.stdout.write(require(${JSON.stringify(loader)}).${of})`],
     { encoding: 'utf8' },
   );
 }
@@ -47,6 +47,28 @@ describe('the bundle loader', () => {
     expect(caches).toHaveLength(1);
   });
 
+  it('runs the early part of dacctl with a code cache V8 accepts too', () => {
+    expect(cacheStatus(join(BUNDLE, 'dacctl.js'), 'earlyCodeCacheStatus')).toBe('accepted');
+    const caches = readdirSync(BUNDLE).filter(
+      (name) => name.startsWith('dacctl.early.code.') && name.endsWith('.cache'),
+    );
+    expect(caches).toHaveLength(1);
+  });
+
+  it('says in one line what is missing when the early part of dacctl is', () => {
+    copyFileSync(join(BUNDLE, 'dacctl.js'), join(dir, 'dacctl.js'));
+    copyFileSync(join(BUNDLE, 'dacctl.code.js'), join(dir, 'dacctl.code.js'));
+    const run = spawnSync(process.execPath, [join(dir, 'dacctl.js'), 'show_configurations'], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', DAC_LOG_FILE: 'none' },
+    });
+    expect(run.status).toBe(127);
+    expect(run.stdout + run.stderr).toBe(
+      `dacctl is not built completely (${join(dir, 'dacctl.early.code.js')} is missing); ` +
+        'run npm run build\n',
+    );
+  });
+
   it('names the cache after the size and modification time of the bundle', () => {
     const code = join(BUNDLE, 'dacctl.code.js');
     const { size, mtimeMs } = statSync(code);
@@ -57,6 +79,7 @@ describe('the bundle loader', () => {
 
   it('ignores the cache of a bundle that has changed since, and still answers', () => {
     copyFileSync(join(BUNDLE, 'dacctl.js'), join(dir, 'dacctl.js'));
+    copyFileSync(join(BUNDLE, 'dacctl.early.code.js'), join(dir, 'dacctl.early.code.js'));
     copyFileSync(join(BUNDLE, 'dacctl.code.js'), join(dir, 'dacctl.code.js'));
     // The copy has a new modification time: the old cache's name no longer matches it.
     for (const name of readdirSync(BUNDLE).filter((n) => n.startsWith('dacctl.code.'))) {
@@ -68,6 +91,7 @@ describe('the bundle loader', () => {
 
   it('compiles as usual when V8 refuses the cache', () => {
     copyFileSync(join(BUNDLE, 'dacctl.js'), join(dir, 'dacctl.js'));
+    copyFileSync(join(BUNDLE, 'dacctl.early.code.js'), join(dir, 'dacctl.early.code.js'));
     const code = join(dir, 'dacctl.code.js');
     copyFileSync(join(BUNDLE, 'dacctl.code.js'), code);
     const { size, mtimeMs } = statSync(code);

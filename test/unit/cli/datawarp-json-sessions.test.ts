@@ -43,8 +43,64 @@ describe('DataWarp JSON for sessions', () => {
     );
   });
 
+  it('writes the JSON that JSON.stringify writes of the same objects', () => {
+    const sessions = Array.from({ length: 50 }, (_, i) =>
+      session({
+        id: i + 1,
+        token: i % 3 === 0 ? `persistent_${i}` : String(1000000 + i),
+        owner: { uid: i * 7, gid: 0 },
+        createdAt: 1700000000 + i,
+        bricks: i % 4 === 0 ? [] : [{ host: `storage${i}`, device: 'nvme0n1' }],
+        computeHosts: Array.from({ length: i % 5 }, (_, n) => `node${n}`),
+      }),
+    );
+    expect(sessionsAnswer(sessions)).toBe(
+      JSON.stringify({
+        sessions: sessions.map((s) => ({
+          id: s.id,
+          token: s.token,
+          owner: s.uid,
+          created: s.createdAt,
+        })),
+      }),
+    );
+    expect(instancesAnswer(sessions)).toBe(
+      JSON.stringify({
+        instances: sessions
+          .filter((s) => s.bytes > 0n)
+          .map((s) => ({
+            id: s.id,
+            capacity: { bytes: Number(s.bytes), nodes: s.nodes },
+            links: { session: s.id },
+          })),
+      }),
+    );
+  });
+
+  it('escapes a token as JSON, and refuses one with an apostrophe', () => {
+    const odd = session({ token: 'a"b\\c' });
+    expect(JSON.parse(sessionsAnswer([odd]))).toEqual({
+      sessions: [{ id: 41, token: 'a"b\\c', owner: 1001, created: 1700000000 }],
+    });
+    expect(() => sessionsAnswer([session({ token: "it's" })])).toThrow(InvalidAnswerError);
+  });
+
+  it('refuses an id or owner that is not a non-negative safe integer', () => {
+    expect(() => sessionsAnswer([{ ...session(), id: 1.5 }])).toThrow(
+      'id of session 1234 (1.5) cannot be given to Slurm as an integer',
+    );
+    expect(() => sessionsAnswer([{ ...session(), uid: -1 }])).toThrow(InvalidAnswerError);
+  });
+
   it('gives an empty sessions array when there are none', () => {
     expect(sessionsAnswer([])).toBe('{"sessions":[]}');
+  });
+
+  it('gives an empty instances array when no session holds bricks', () => {
+    expect(instancesAnswer([])).toBe('{"instances":[]}');
+    expect(instancesAnswer([session({ bricks: [], granularityBytes: 0n })])).toBe(
+      '{"instances":[]}',
+    );
   });
 
   it('lists instances only for sessions that hold bricks, linked by integer id', () => {

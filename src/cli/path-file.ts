@@ -2,8 +2,7 @@
  * The `--pathfile` that `paths` writes (contract §4.3, §4.4): `NAME=value` lines Slurm appends
  * verbatim to the job's environment, so no quoting, no blank lines, absolute paths only.
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DacError } from '../errors/errors';
 import { jobPrivatePath, jobStripedPath, persistentStripedPath } from '../lifecycle/buffer-paths';
@@ -48,24 +47,25 @@ export class PathFileError extends DacError {
  * Create or replace `path` with `content` and `mode`, atomically: write a temporary file in
  * the same directory, then rename it over `path`, so a reader sees the old file or the whole
  * new one, never a half-written one.
+ *
+ * With blocking calls: `paths` runs inside slurmctld, and `fs/promises` and `crypto` would add
+ * a dozen of Node's modules to load. The temporary name needs to be unlikely, not secret: it is
+ * created with `wx`, which never follows or reuses what is already there.
  */
-export async function writeFileAtomically(
-  path: string,
-  content: string,
-  mode = 0o644,
-): Promise<void> {
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-  );
+export function writeFileAtomically(path: string, content: string, mode = 0o644): void {
+  const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}`;
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${unique}.tmp`);
   try {
-    // `wx`: never follow or reuse something already at the temporary name.
-    await writeFile(temporary, content, { flag: 'wx', mode });
+    writeFileSync(temporary, content, { flag: 'wx', mode });
     // The umask applies to the mode given at creation; set it exactly.
-    await chmod(temporary, mode);
-    await rename(temporary, path);
+    chmodSync(temporary, mode);
+    renameSync(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true }).catch(() => undefined);
+    try {
+      rmSync(temporary, { force: true });
+    } catch {
+      // the error that matters is the one below
+    }
     throw new PathFileError(
       `cannot write the path file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
       { cause: error },

@@ -25,7 +25,7 @@ export async function pathsCommand(
     token,
   );
   const lines = pathFileLines(session, mountRoot);
-  await writeFileAtomically(pathFile, pathFileContent(lines));
+  writeFileAtomically(pathFile, pathFileContent(lines));
   context.log.debug({ token, pathFile, lines }, 'path file written');
   return undefined;
 }

@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -65,19 +73,35 @@ describe('writeFileAtomically', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('replaces an existing file with mode 0644 and leaves no temporary file', async () => {
+  it('replaces an existing file with mode 0644 and leaves no temporary file', () => {
     const path = join(dir, 'path');
     writeFileSync(path, 'OLD=1\nOLDER=2\nOLDEST=3\n', { mode: 0o600 });
-    await writeFileAtomically(path, 'NEW=1\n');
+    writeFileAtomically(path, 'NEW=1\n');
     expect(readFileSync(path, 'utf8')).toBe('NEW=1\n');
     expect(statSync(path).mode & 0o777).toBe(0o644);
     expect(readdirSync(dir)).toEqual(['path']);
   });
 
-  it('fails with one line naming the path when the directory does not exist', async () => {
+  it('fails with one line naming the path when the directory does not exist', () => {
     const path = join(dir, 'missing', 'path');
-    const attempt = writeFileAtomically(path, 'A=1\n');
-    await expect(attempt).rejects.toThrow(PathFileError);
-    await expect(attempt).rejects.toThrow(`cannot write the path file ${path}: ENOENT`);
+    const attempt = () => writeFileAtomically(path, 'A=1\n');
+    expect(attempt).toThrow(PathFileError);
+    expect(attempt).toThrow(`cannot write the path file ${path}: ENOENT`);
+  });
+
+  it('leaves no temporary file behind when the rename fails', () => {
+    const path = join(dir, 'a-directory');
+    mkdirSync(join(path, 'not-empty'), { recursive: true });
+    expect(() => writeFileAtomically(path, 'A=1\n')).toThrow(
+      `cannot write the path file ${path}: EISDIR`,
+    );
+    expect(readdirSync(dir)).toEqual(['a-directory']);
+  });
+
+  it('writes each time under a new temporary name', () => {
+    const path = join(dir, 'path');
+    for (let i = 0; i < 20; i += 1) writeFileAtomically(path, `N=${i}\n`);
+    expect(readFileSync(path, 'utf8')).toBe('N=19\n');
+    expect(readdirSync(dir)).toEqual(['path']);
   });
 });

@@ -205,13 +205,6 @@ export class H2Connection {
   ) {
     socket.setNoDelay(true);
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
-    // Node writes what was queued while connecting in its own listener of the same event,
-    // added by the first write below, and the rest of the queue in ticks after it: a turn of
-    // the event loop later it has all been handed to the kernel.
-    this.sent = new Promise((resolve) => {
-      socket.once(scheme === 'https' ? 'secureConnect' : 'connect', () => setImmediate(resolve));
-      socket.once('close', () => resolve());
-    });
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', (error) => this.fail(error));
     socket.on('close', () => this.fail(new Error('the connection closed')));
@@ -232,6 +225,14 @@ export class H2Connection {
         frame(WINDOW_UPDATE, 0, 0, uint32(MAX_WINDOW - DEFAULT_WINDOW)),
       ]),
     );
+    // Node writes what was queued while connecting in its own listener of the connect event,
+    // added by the write above, so this one runs after it. With TLS, the queue follows the
+    // handshake through more of Node's code: a turn of the event loop later it is out too.
+    this.sent = new Promise((resolve) => {
+      if (scheme === 'https') socket.once('secureConnect', () => setImmediate(resolve));
+      else socket.once('connect', () => resolve());
+      socket.once('close', () => resolve());
+    });
   }
 
   /** Whether new requests may be sent: not failed, closed or told to go away. */

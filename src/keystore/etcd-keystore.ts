@@ -6,13 +6,25 @@
  * (`EtcdConfig.timeoutMs`, default 3 s) and an unreachable etcd fails with one message that
  * names the endpoints.
  */
-import { Etcd3, isRecoverableError, type IKeyValue, type Watcher } from 'etcd3';
+import {
+  Etcd3,
+  GRPCInvalidArgumentError,
+  isRecoverableError,
+  type IKeyValue,
+  type Watcher,
+} from 'etcd3';
 import { handleWhen, noop, retry, ConstantBackoff, type IPolicy } from 'cockatiel';
 import type { EtcdConfig } from '../config/etcd-config';
 import { readTlsMaterial, unavailableMessage } from './etcd-connection';
 import { prefixEnd } from './key-range';
-import { checkSnapshotRanges } from './txn-limits';
-import { DacError, DeadlineError, LeaseLostError, StoreUnavailableError } from '../errors/errors';
+import { checkSnapshotRanges, checkTxnSize } from './txn-limits';
+import {
+  DacError,
+  DeadlineError,
+  LeaseLostError,
+  StoreUnavailableError,
+  ValidationError,
+} from '../errors/errors';
 import type {
   Compare,
   KeyValue,
@@ -120,6 +132,15 @@ export class EtcdKeystore implements Keystore {
         }
         throw error;
       }
+      if (error instanceof GRPCInvalidArgumentError) {
+        // etcd answered, and refused the request itself (e.g. "request is too large"): it
+        // would refuse it again, so say what etcd said instead of calling it unreachable.
+        const said = error.message.replace(/^\d+ [A-Z_]+: /, '');
+        throw new ValidationError(`etcd refused the request: ${said}`, {
+          detail: what,
+          cause: error,
+        });
+      }
       if (isLeaseNotFound(error)) {
         throw new LeaseLostError('the etcd lease has expired or was revoked', {
           detail: `${what}: ${String(error)}`,
@@ -202,6 +223,7 @@ export class EtcdKeystore implements Keystore {
   }
 
   async txn(compares: Compare[], onSuccess: TxnOp[], onFailure: TxnOp[] = []): Promise<TxnResult> {
+    checkTxnSize(compares.length, onSuccess.length, onFailure.length);
     const request: TxnRequest = {
       compare: compares.map(toRpcCompare),
       success: onSuccess.map(toRpcOp),

@@ -26,7 +26,7 @@ import type {
   WatchListener,
   WatchOptions,
 } from './keystore';
-import { checkSnapshotRanges, MAX_TXN_OPS } from './txn-limits';
+import { checkSnapshotRanges, checkTxnSize } from './txn-limits';
 
 /**
  * etcd's default `--max-request-bytes` (1.5 MiB). etcd measures the encoded raft request, which
@@ -217,15 +217,7 @@ export class MemoryKeystore implements Keystore {
 
   async txn(compares: Compare[], onSuccess: TxnOp[], onFailure: TxnOp[] = []): Promise<TxnResult> {
     this.ensureOpen();
-    if (
-      compares.length > MAX_TXN_OPS ||
-      onSuccess.length > MAX_TXN_OPS ||
-      onFailure.length > MAX_TXN_OPS
-    ) {
-      throw new ValidationError(`a keystore transaction may hold at most ${MAX_TXN_OPS} ops`, {
-        detail: 'etcdserver: too many operations in txn request',
-      });
-    }
+    checkTxnSize(compares.length, onSuccess.length, onFailure.length);
     for (const compare of compares) validateCompare(compare);
     // etcd validates both branches before evaluating, so a bad failure branch fails even when
     // the success branch would have run.

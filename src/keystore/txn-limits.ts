@@ -10,6 +10,21 @@ import type { RangeSpec } from './keystore';
 export const MAX_TXN_OPS = 128;
 
 /**
+ * Throw ValidationError for a transaction etcd would refuse: more than `MAX_TXN_OPS` compares,
+ * or operations in either branch.
+ */
+export function checkTxnSize(compares: number, onSuccess: number, onFailure: number): void {
+  if (compares > MAX_TXN_OPS || onSuccess > MAX_TXN_OPS || onFailure > MAX_TXN_OPS) {
+    throw new ValidationError(
+      `a keystore transaction may hold at most ${MAX_TXN_OPS} compares and ${MAX_TXN_OPS} ` +
+        `operations in each branch (this one: ${compares} compares, ${onSuccess} and ` +
+        `${onFailure} operations)`,
+      { detail: 'etcdserver: too many operations in txn request' },
+    );
+  }
+}
+
+/**
  * Throw ValidationError for a snapshot etcd would refuse: more ranges than one transaction
  * holds, or an empty prefix (etcd answers "key is not provided"; reading everything is not
  * something the read-only calls need).

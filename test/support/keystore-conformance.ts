@@ -614,14 +614,39 @@ export function describeKeystoreConformance(
         await expect(store.get(k('p/2'))).resolves.toBeUndefined();
       });
 
+      it('refuses a write over etcd’s 1.5 MiB request limit as invalid, writing nothing', async () => {
+        const value = 'x'.repeat(1700 * 1024);
+        await expect(store.put(k('huge'), value)).rejects.toBeInstanceOf(ValidationError);
+        await expect(
+          store.txn([], [{ type: 'put', key: k('huge'), value }]),
+        ).rejects.toBeInstanceOf(ValidationError);
+        await expect(store.get(k('huge'))).resolves.toBeUndefined();
+      });
+
       it('rejects a txn with more than 128 ops in a branch, writing nothing', async () => {
         const ops = Array.from({ length: 129 }, (_, i) => ({
           type: 'put' as const,
           key: k(`many/${i}`),
           value: 'x',
         }));
-        await expect(store.txn([], ops)).rejects.toBeInstanceOf(DacError);
+        await expect(store.txn([], ops)).rejects.toBeInstanceOf(ValidationError);
+        await expect(store.txn([], ops)).rejects.toThrow(
+          'a keystore transaction may hold at most 128 compares and 128 operations in each ' +
+            'branch (this one: 0 compares, 129 and 0 operations)',
+        );
+        await expect(store.txn([], ops.slice(1), ops)).rejects.toBeInstanceOf(ValidationError);
+        const compares = Array.from({ length: 129 }, (_, i) => ({
+          key: k(`many/${i}`),
+          target: 'createRevision' as const,
+          op: '==' as const,
+          value: 0,
+        }));
+        await expect(store.txn(compares, ops.slice(1))).rejects.toBeInstanceOf(ValidationError);
         expect((await store.range(k('many/'))).kvs).toEqual([]);
+        // At the limit, it runs.
+        const full = await store.txn(compares.slice(1), ops.slice(1));
+        expect(full.succeeded).toBe(true);
+        expect((await store.range(k('many/'))).kvs).toHaveLength(128);
       });
 
       it('of concurrent txns comparing the same modRevision, exactly one succeeds', async () => {

@@ -32,7 +32,8 @@ export type IssueCode =
   | 'unknown_buffer'
   | 'duplicate_directive'
   | 'unknown_pool'
-  | 'exceeds_pool';
+  | 'exceeds_pool'
+  | 'exceeds_buffer_limit';
 
 /** One problem with one directive line. */
 export interface DirectiveIssue {

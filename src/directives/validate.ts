@@ -14,6 +14,11 @@ export interface PoolInfo {
   granularityBytes: bigint;
   /** The pool's whole size; a request larger than this can never run. */
   totalBytes?: bigint;
+  /**
+   * The most one buffer can have in this pool (etcd's transaction limits bound its number of
+   * bricks); a request larger than this can never run either.
+   */
+  maxBufferBytes?: bigint;
 }
 
 /** Options for checks that depend on the system's configuration. */
@@ -157,14 +162,21 @@ function withRoundedCapacity<T extends JobBufferDirective | CreatePersistentDire
     pool.granularityBytes > 0n
       ? roundToGranularity(directive.capacityBytes, pool.granularityBytes)
       : directive.capacityBytes;
+  const asked = formatBytes(directive.capacityBytes);
+  // Mention rounding only when it shows in the numbers.
+  const roundedText = formatBytes(rounded);
+  const note = roundedText === asked ? '' : ` (${roundedText} in whole granules)`;
   if (pool.totalBytes !== undefined && rounded > pool.totalBytes) {
-    const asked = formatBytes(directive.capacityBytes);
-    const roundedText = formatBytes(rounded);
-    // Mention rounding only when it shows in the numbers.
-    const note = roundedText === asked ? '' : ` (${roundedText} in whole granules)`;
     report(
       'exceeds_pool',
       `capacity ${asked}${note} is more than pool ${echo(poolName)} holds in total (${formatBytes(pool.totalBytes)})`,
+    );
+  } else if (pool.maxBufferBytes !== undefined && rounded > pool.maxBufferBytes) {
+    report(
+      'exceeds_buffer_limit',
+      `capacity ${asked}${note} is more than one buffer of pool ${echo(poolName)} can have ` +
+        `(${formatBytes(pool.maxBufferBytes)}: a buffer is one etcd transaction, which bounds ` +
+        `its number of bricks); ask for at most that`,
     );
   }
   return { ...directive, roundedCapacityBytes: rounded };

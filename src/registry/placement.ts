@@ -6,11 +6,16 @@
  * (bandwidth) by taking one brick per host in turn. The seed (the session token) rotates the
  * starting host and brick, so that concurrent requests, which all read the same inventory,
  * mostly choose different bricks instead of all racing for the same ones.
+ *
+ * "As many hosts as possible" is also bounded by what one etcd transaction holds
+ * (`session-limits.ts`): one brick per host up to 42 bricks; a larger volume goes to the hosts
+ * with the most free bricks, as many of them as its transaction allows.
  */
 import { CapacityError, NotFoundError } from '../errors/errors';
 import { formatBytes } from '../units/bytes';
 import { brickId, isHostUsable, type Inventory } from './inventory';
 import type { BrickRef } from './model';
+import { largestSession, maxSessionHosts } from './session-limits';
 
 /** FNV-1a: a small stable hash, so placement does not depend on the runtime. */
 export function stableHash(text: string): number {
@@ -69,7 +74,25 @@ export function chooseBricks(
     );
   }
   // Round-robin over hosts, starting at a seed-dependent host.
-  const queues = rotate(candidates, hash);
+  let queues = rotate(candidates, hash);
+  const hostLimit = maxSessionHosts(count);
+  // Up to 42 bricks, the first hosts in seed order give one brick each, within the limit.
+  if (count > hostLimit && queues.length > hostLimit) {
+    // The hosts with the most free bricks (a stable sort: in seed order among equals).
+    queues = [...queues].sort((a, b) => b.length - a.length).slice(0, Math.max(0, hostLimit));
+    const reachable = queues.reduce((sum, bricks) => sum + bricks.length, 0);
+    if (reachable < count) {
+      const granularity = poolRecord.granularityBytes;
+      const largest = largestSession(candidates.map((bricks) => bricks.length));
+      throw new CapacityError(
+        `this request needs ${count} bricks of ${formatBytes(granularity)} ` +
+          `(${formatBytes(granularity * BigInt(count))}) in one buffer; with the free bricks of ` +
+          `pool "${pool}" now, one buffer can have at most ${largest} ` +
+          `(${formatBytes(granularity * BigInt(largest))}): each buffer is one etcd ` +
+          `transaction, and the more bricks it has, the fewer hosts it may use`,
+      );
+    }
+  }
   const chosen: BrickRef[] = [];
   for (let round = 0; chosen.length < count; round += 1) {
     for (const queue of queues) {

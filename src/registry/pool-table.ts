@@ -8,6 +8,7 @@ import { RecordIdentityError } from '../errors/errors';
 import type { RangeSpec, SnapshotResult } from '../keystore/keystore';
 import type { PoolView } from './inventory';
 import type { KeyLayout } from './keys';
+import { largestSession } from './session-limits';
 import { decodeHostUsage, decodeSlurmPool } from './slurm-records';
 
 /** The pool table, and the hosts left out of it. */
@@ -43,8 +44,14 @@ export function poolTableRanges(keys: KeyLayout): RangeSpec[] {
   ];
 }
 
-/** What `job_process` checks a request against: a pool's name, granularity and size. */
-export type PoolCapacity = Pick<PoolView, 'name' | 'granularityBytes' | 'quantity'>;
+/**
+ * What `job_process` checks a request against: a pool's name, granularity and size, and the
+ * most bricks one buffer can have in it (`session-limits.ts`), all counted with every brick,
+ * allocated or not, of every host, up or not: what the pool could ever give one buffer.
+ */
+export type PoolCapacity = Pick<PoolView, 'name' | 'granularityBytes' | 'quantity'> & {
+  largestSessionBricks: number;
+};
 
 /**
  * The ranges of the snapshot `poolCapacities` reads: the pool and usage records alone, since
@@ -61,11 +68,17 @@ export function poolCapacities(
 ): PoolCapacity[] {
   // The same decoding and checks as the full table, with no host counted as alive.
   const [poolKvs = [], usageKvs = []] = snapshot.ranges;
-  const { views } = poolTable(keys, { ranges: [poolKvs, usageKvs], keys: [], counts: [] });
+  const bricksByHost = new Map<string, number[]>();
+  const { views } = poolTable(
+    keys,
+    { ranges: [poolKvs, usageKvs], keys: [], counts: [] },
+    bricksByHost,
+  );
   return views.map(({ name, granularityBytes, quantity }) => ({
     name,
     granularityBytes,
     quantity,
+    largestSessionBricks: largestSession(bricksByHost.get(name) ?? []),
   }));
 }
 
@@ -75,8 +88,15 @@ function childName(key: string, prefix: string): string | undefined {
   return name === '' || name.includes('/') ? undefined : name;
 }
 
-/** Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record. */
-export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revision'>): PoolTable {
+/**
+ * Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record.
+ * With `bricksByHost`, also lists there each counted host's number of bricks, by pool.
+ */
+export function poolTable(
+  keys: KeyLayout,
+  snapshot: Omit<SnapshotResult, 'revision'>,
+  bricksByHost?: Map<string, number[]>,
+): PoolTable {
   const [poolKvs = [], usageKvs = []] = snapshot.ranges;
   const aliveKeys = snapshot.keys[2] ?? [];
   const hostCount = snapshot.counts[3] ?? 0;
@@ -112,6 +132,11 @@ export function poolTable(keys: KeyLayout, snapshot: Omit<SnapshotResult, 'revis
       const taken = Math.min(allocated, bricks);
       view.quantity += bricks;
       view.allocated += taken;
+      if (bricksByHost) {
+        const list = bricksByHost.get(view.name);
+        if (list) list.push(bricks);
+        else bricksByHost.set(view.name, [bricks]);
+      }
       if (usable) view.free += bricks - taken;
       else view.unavailable += bricks - taken;
     }

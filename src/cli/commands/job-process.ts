@@ -37,6 +37,7 @@ export function poolChecks(
       {
         granularityBytes: view.granularityBytes,
         totalBytes: BigInt(view.quantity) * view.granularityBytes,
+        maxBufferBytes: BigInt(view.largestSessionBricks) * view.granularityBytes,
       },
     ]),
   );

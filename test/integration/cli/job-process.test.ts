@@ -144,6 +144,38 @@ describe('dw_wlm_cli job_process', () => {
     );
   });
 
+  it('rejects a capacity larger than one buffer can have, however large the pool', async () => {
+    // 60 hosts of one brick: a buffer of 43 bricks would need 43 hosts, more than one etcd
+    // transaction can hold with the bricks' allocation records.
+    const wide = testEtcdStore('job-process-wide');
+    try {
+      const registry = new Registry(wide.store, new KeyLayout(wide.config.prefix));
+      await registry.ensurePool('wide', GiB);
+      for (let i = 0; i < 60; i += 1) {
+        await registry.registerHost({
+          name: `s${i}`,
+          bricks: [{ device: 'nvme0n1', capacityBytes: GiB, pool: 'wide' }],
+        });
+      }
+      const path = join(dir, 'wide-job');
+      writeFileSync(path, batch('#DW jobdw capacity=43GiB'), { mode: 0o700 });
+      const run = (): Promise<CliRun> =>
+        runBinary('dw_wlm_cli', ['--function', 'job_process', '--job', path], {
+          prefix: wide.config.prefix,
+        });
+      rejected(
+        await run(),
+        'line 3 (#DW jobdw): capacity 43 GiB is more than one buffer of pool wide can have ' +
+          '(42 GiB: a buffer is one etcd transaction, which bounds its number of bricks); ask ' +
+          'for at most that',
+      );
+      writeFileSync(path, batch('#DW jobdw capacity=42GiB'), { mode: 0o700 });
+      accepted(await run());
+    } finally {
+      await wide.store.close();
+    }
+  });
+
   it('checks sizes against the first pool unless DAC_DEFAULT_POOL names another', async () => {
     const script = interactive('#DW jobdw capacity=2GiB');
     accepted(await jobProcess(script));

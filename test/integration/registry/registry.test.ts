@@ -86,6 +86,47 @@ describe('Registry on a real etcd', () => {
     expect(await registry.releaseSession('1234')).toBeUndefined();
   });
 
+  it('allocates and releases sessions of up to 124 bricks, each in one transaction', async () => {
+    // 43 bricks on 50 hosts of 2 went over etcd's 128 compares when every brick took a host.
+    for (let i = 0; i < 50; i += 1) await addHost(`s${String(i).padStart(2, '0')}`, 2);
+    await addHost('big', 124);
+    const request = (token: string, bricks: bigint) => ({
+      token,
+      kind: 'job' as const,
+      owner: { uid: 1001, gid: 1001 },
+      pool: 'default',
+      requestedBytes: bricks * GRAN,
+    });
+    // The largest a session can be: 124 bricks, all on the one host that has them.
+    const whole = await registry.createSession(request('124', 124n));
+    expect(new Set(whole.session.bricks.map((b) => b.host))).toEqual(new Set(['big']));
+    const wide = await registry.createSession(request('43', 43n));
+    expect(wide.session.bricks).toHaveLength(43);
+    expect(new Set(wide.session.bricks.map((b) => b.host)).size).toBeLessThanOrEqual(41);
+    await expectUsageConsistent(store, registry);
+    expect((await registry.pools())[0]?.free).toBe(100 + 124 - 43 - 124);
+
+    await registry.releaseSession('43');
+    await registry.releaseSession('124');
+    expect((await registry.pools())[0]?.free).toBe(224);
+    await expectUsageConsistent(store, registry);
+  });
+
+  it('refuses a session no transaction can hold, with the largest that fits, writing nothing', async () => {
+    for (let i = 0; i < 60; i += 1) await addHost(`s${String(i).padStart(2, '0')}`, 1);
+    const attempt = registry.createSession({
+      token: '77',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: 50n * GRAN,
+    });
+    await expect(attempt).rejects.toThrow(CapacityError);
+    await expect(attempt).rejects.toThrow('one buffer can have at most 42 (65.6 TiB)');
+    expect(await registry.getSession('77')).toBeUndefined();
+    expect((await registry.pools())[0]?.free).toBe(60);
+  });
+
   it('gives every session a distinct integer id', async () => {
     await addHost('h1', 2);
     const ids = new Set<number>();

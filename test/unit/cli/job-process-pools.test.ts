@@ -1,18 +1,23 @@
 import { poolChecks } from '../../../src/cli/commands/job-process';
-import type { PoolView } from '../../../src/registry/inventory';
+import type { PoolCapacity } from '../../../src/registry/pool-table';
 
 const GiB = 1024n ** 3n;
 
-function view(name: string, quantity: number, granularityBytes = GiB): PoolView {
-  return { name, granularityBytes, quantity, free: quantity, allocated: 0, unavailable: 0 };
+function view(
+  name: string,
+  quantity: number,
+  granularityBytes = GiB,
+  largestSessionBricks = quantity,
+): PoolCapacity {
+  return { name, granularityBytes, quantity, largestSessionBricks };
 }
 
 describe('job_process pool checks', () => {
-  it('gives each pool its granularity and its total size in bytes', () => {
-    const checks = poolChecks([view('wlm_pool', 4), view('zeta', 3, 2n * GiB)], {});
+  it('gives each pool its granularity, its total size and its largest buffer in bytes', () => {
+    const checks = poolChecks([view('wlm_pool', 4), view('zeta', 300, 2n * GiB, 112)], {});
     expect([...(checks.pools ?? new Map()).entries()]).toEqual([
-      ['wlm_pool', { granularityBytes: GiB, totalBytes: 4n * GiB }],
-      ['zeta', { granularityBytes: 2n * GiB, totalBytes: 6n * GiB }],
+      ['wlm_pool', { granularityBytes: GiB, totalBytes: 4n * GiB, maxBufferBytes: 4n * GiB }],
+      ['zeta', { granularityBytes: 2n * GiB, totalBytes: 600n * GiB, maxBufferBytes: 224n * GiB }],
     ]);
   });
 

@@ -94,6 +94,28 @@ describe('parseJobScript with pools', () => {
     ]);
   });
 
+  it('rejects a capacity larger than one buffer can have, for jobdw and create_persistent', () => {
+    const big = new Map<string, PoolInfo>([
+      ['big', { granularityBytes: TiB, totalBytes: 16000n * TiB, maxBufferBytes: 112n * TiB }],
+    ]);
+    const message =
+      'capacity 113 TiB is more than one buffer of pool big can have (112 TiB: a buffer is one ' +
+      'etcd transaction, which bounds its number of bricks); ask for at most that';
+    const result = parseJobScript(
+      job(
+        '#DW jobdw capacity=113TiB pool=big',
+        '#BB create_persistent name=huge capacity=113TiB pool=big',
+      ),
+      { pools: big },
+    );
+    expect(result.issues).toEqual([
+      { line: 2, directive: '#DW jobdw', code: 'exceeds_buffer_limit', message },
+      { line: 3, directive: '#BB create_persistent', code: 'exceeds_buffer_limit', message },
+    ]);
+    const fits = parseJobScript(job('#DW jobdw capacity=112TiB pool=big'), { pools: big });
+    expect(fits.issues).toEqual([]);
+  });
+
   it('accepts a capacity equal to the whole pool', () => {
     const result = parseJobScript(job('#DW jobdw capacity=4TiB pool=wlm_pool'), { pools });
     expect(result.issues).toEqual([]);

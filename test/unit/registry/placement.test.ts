@@ -3,6 +3,7 @@ import type { Inventory } from '../../../src/registry/inventory';
 import { brickId, poolViews } from '../../../src/registry/inventory';
 import { SCHEMA_VERSION } from '../../../src/registry/model';
 import { chooseBricks, stableHash } from '../../../src/registry/placement';
+import { maxSessionHosts } from '../../../src/registry/session-limits';
 
 const GRAN = 1024n ** 3n;
 
@@ -140,6 +141,61 @@ describe('chooseBricks', () => {
     expect(() => chooseBricks(inv, 'default', 2, 'x')).toThrow(
       'pool "default" has 1 free brick of 1 GiB; this request needs 2 (2 GiB)',
     );
+  });
+
+  describe('within one etcd transaction', () => {
+    const hosts = (count: number, bricks: number, allocated: number[] = []) =>
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [
+          `h${String(i).padStart(4, '0')}`,
+          { bricks, allocated },
+        ]),
+      );
+    const hostsOf = (bricks: { host: string }[]): Set<string> => new Set(bricks.map((b) => b.host));
+    const distinct = (bricks: { host: string; device: string }[]): number =>
+      new Set(bricks.map((b) => brickId(b.host, b.device))).size;
+
+    it('still takes one brick per host up to 42 bricks', () => {
+      const chosen = chooseBricks(inventory(hosts(100, 16)), 'default', 42, 'job');
+      expect(hostsOf(chosen).size).toBe(42);
+    });
+
+    it('spreads a larger volume over as many hosts as its transaction allows', () => {
+      const inv = inventory(hosts(1000, 16));
+      for (const count of [43, 60, 94, 100, 112]) {
+        const chosen = chooseBricks(inv, 'default', count, `job${count}`);
+        expect(chosen).toHaveLength(count);
+        expect(distinct(chosen)).toBe(count);
+        expect(hostsOf(chosen).size).toBe(Math.min(maxSessionHosts(count), count));
+      }
+    });
+
+    it('takes a large volume from the hosts with the most free bricks', () => {
+      // 100 hosts with 2 free bricks, 10 with 12: 100 bricks may use 13 hosts.
+      const inv = inventory({
+        ...hosts(100, 16, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]),
+        ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`big${i}`, { bricks: 12 }])),
+      });
+      const chosen = chooseBricks(inv, 'default', 100, 'job');
+      expect(distinct(chosen)).toBe(100);
+      const used = hostsOf(chosen);
+      expect(used.size).toBe(13);
+      for (let i = 0; i < 10; i += 1) expect(used.has(`big${i}`)).toBe(true);
+    });
+
+    it('refuses a volume no transaction can hold, naming the largest that fits now', () => {
+      const inv = inventory(hosts(1000, 16));
+      expect(() => chooseBricks(inv, 'default', 113, 'job')).toThrow(CapacityError);
+      expect(() => chooseBricks(inv, 'default', 113, 'job')).toThrow(
+        'this request needs 113 bricks of 1 GiB (113 GiB) in one buffer; with the free bricks ' +
+          'of pool "default" now, one buffer can have at most 112 (112 GiB)',
+      );
+      expect(() => chooseBricks(inv, 'default', 125, 'job')).toThrow(CapacityError);
+      // One brick per host: 43 bricks would need 43 hosts, and 41 are allowed.
+      expect(() => chooseBricks(inventory(hosts(200, 1)), 'default', 43, 'job')).toThrow(
+        'one buffer can have at most 42 (42 GiB)',
+      );
+    });
   });
 });
 

@@ -10,7 +10,7 @@
  * in order within one overall deadline until one answers.
  */
 import type { EtcdConfig } from '../config/etcd-config';
-import { StoreUnavailableError } from '../errors/errors';
+import { StoreUnavailableError, ValidationError } from '../errors/errors';
 import { readTlsMaterial, unavailableMessage, type TlsMaterial } from './etcd-connection';
 import {
   decodeRangeResponse,
@@ -27,6 +27,10 @@ import { checkSnapshotRanges } from './txn-limits';
 const RANGE = '/etcdserverpb.KV/Range';
 /** The gRPC method of `snapshot`'s request. */
 export const TXN = '/etcdserverpb.KV/Txn';
+
+/** gRPC's status for a request the server refuses as malformed (etcd: a missing key, too many
+ * operations, too large). */
+const GRPC_INVALID_ARGUMENT = 3;
 
 /** The `TxnRequest` of a snapshot: one range read per spec, in order, with no compares. */
 export function encodeSnapshotRequest(ranges: readonly RangeSpec[]): Buffer {
@@ -160,18 +164,26 @@ export class EtcdGrpcReader implements KeyReader {
   private async call<T>(path: string, message: Buffer, decode: (answer: Buffer) => T): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('etcd reader is closed');
     const deadline = Date.now() + this.config.timeoutMs;
-    const failures: string[] = [];
+    const failures: unknown[] = [];
+    const details: string[] = [];
     for (const endpoint of this.config.endpoints) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
       try {
         return decode(await this.send(endpoint, path, message, remaining));
       } catch (error) {
-        failures.push(`${endpoint}: ${(error as Error).message}`);
+        // etcd answered and refused the request itself: every member would.
+        if (error instanceof GrpcStatusError && error.status === GRPC_INVALID_ARGUMENT) {
+          throw new ValidationError(`etcd refused the request: ${error.grpcMessage}`, {
+            detail: endpoint,
+          });
+        }
+        failures.push(error);
+        details.push(`${endpoint}: ${(error as Error).message}`);
       }
     }
-    throw new StoreUnavailableError(unavailableMessage(this.config), {
-      detail: failures.join('; '),
+    throw new StoreUnavailableError(unavailableMessage(this.config, failures), {
+      detail: details.join('; '),
     });
   }
 

@@ -147,7 +147,9 @@ export class EtcdKeystore implements Keystore {
           cause: error,
         });
       }
-      throw new StoreUnavailableError(this.unavailableMessage(), {
+      // etcd3 reports the last failure of its pool: what it says of one endpoint only.
+      const failures = this.config.endpoints.length === 1 ? [error] : [];
+      throw new StoreUnavailableError(unavailableMessage(this.config, failures), {
         detail: `${what}: ${String(error)}`,
         cause: error,
       });

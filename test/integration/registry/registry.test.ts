@@ -86,21 +86,23 @@ describe('Registry on a real etcd', () => {
     expect(await registry.releaseSession('1234')).toBeUndefined();
   });
 
+  /** A job session of `bricks` whole bricks. */
+  const jobOf = (token: string, bricks: bigint) => ({
+    token,
+    kind: 'job' as const,
+    owner: { uid: 1001, gid: 1001 },
+    pool: 'default',
+    requestedBytes: bricks * GRAN,
+  });
+
   it('allocates and releases sessions of up to 124 bricks, each in one transaction', async () => {
     // 43 bricks on 50 hosts of 2 went over etcd's 128 compares when every brick took a host.
     for (let i = 0; i < 50; i += 1) await addHost(`s${String(i).padStart(2, '0')}`, 2);
     await addHost('big', 124);
-    const request = (token: string, bricks: bigint) => ({
-      token,
-      kind: 'job' as const,
-      owner: { uid: 1001, gid: 1001 },
-      pool: 'default',
-      requestedBytes: bricks * GRAN,
-    });
     // The largest a session can be: 124 bricks, all on the one host that has them.
-    const whole = await registry.createSession(request('124', 124n));
+    const whole = await registry.createSession(jobOf('124', 124n));
     expect(new Set(whole.session.bricks.map((b) => b.host))).toEqual(new Set(['big']));
-    const wide = await registry.createSession(request('43', 43n));
+    const wide = await registry.createSession(jobOf('43', 43n));
     expect(wide.session.bricks).toHaveLength(43);
     expect(new Set(wide.session.bricks.map((b) => b.host)).size).toBeLessThanOrEqual(41);
     await expectUsageConsistent(store, registry);
@@ -114,13 +116,7 @@ describe('Registry on a real etcd', () => {
 
   it('refuses a session no transaction can hold, with the largest that fits, writing nothing', async () => {
     for (let i = 0; i < 60; i += 1) await addHost(`s${String(i).padStart(2, '0')}`, 1);
-    const attempt = registry.createSession({
-      token: '77',
-      kind: 'job',
-      owner: { uid: 1, gid: 1 },
-      pool: 'default',
-      requestedBytes: 50n * GRAN,
-    });
+    const attempt = registry.createSession(jobOf('77', 50n));
     await expect(attempt).rejects.toThrow(CapacityError);
     await expect(attempt).rejects.toThrow('one buffer can have at most 42 (65.6 TiB)');
     expect(await registry.getSession('77')).toBeUndefined();

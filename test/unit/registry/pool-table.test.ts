@@ -172,13 +172,35 @@ describe('poolCapacities', () => {
     for (const { key, value } of kvs) await store.put(key, value);
     const capacities = poolCapacities(keys, await store.snapshot(poolCapacityRanges(keys)));
     const full = poolTable(keys, await snapshotOf(kvs)).views;
-    expect(capacities).toEqual(
+    expect(
+      capacities.map(({ name, granularityBytes, quantity }) => ({
+        name,
+        granularityBytes,
+        quantity,
+      })),
+    ).toEqual(
       full.map(({ name, granularityBytes, quantity }) => ({ name, granularityBytes, quantity })),
     );
-    expect(capacities.map((c) => [c.name, c.quantity])).toEqual([
-      ['default', 9],
-      ['fast', 5],
+    // Few bricks: one buffer may have all of them.
+    expect(capacities.map((c) => [c.name, c.quantity, c.largestSessionBricks])).toEqual([
+      ['default', 9, 9],
+      ['fast', 5, 5],
     ]);
+  });
+
+  it('gives each pool the largest buffer one etcd transaction can hold', async () => {
+    // 60 hosts of one brick: a buffer may use 42 of them, one brick each.
+    const many: Record<string, HostSpec> = Object.fromEntries(
+      Array.from({ length: 60 }, (_, i) => [`s${i}`, { bricks: { default: 1 } }]),
+    );
+    const snapshotOfMany = await snapshotOf(inventoryKvs(many));
+    const [onePerHost] = poolCapacities(keys, snapshotOfMany);
+    expect(onePerHost).toMatchObject({ quantity: 60, largestSessionBricks: 42 });
+    const withBig = await snapshotOf(inventoryKvs({ ...many, big: { bricks: { default: 30 } } }));
+    const [big] = poolCapacities(keys, withBig);
+    // With a host of 30 more: 61 bricks on 32 hosts (30 + 31 × 1); 62 would need 33 hosts, and a
+    // buffer of 62 bricks may use 32.
+    expect(big).toMatchObject({ quantity: 90, largestSessionBricks: 61 });
   });
 
   it('reads only the pool and usage records', () => {

@@ -28,8 +28,7 @@ const RANGE = '/etcdserverpb.KV/Range';
 /** The gRPC method of `snapshot`'s request. */
 export const TXN = '/etcdserverpb.KV/Txn';
 
-/** gRPC's status for a request the server refuses as malformed (etcd: a missing key, too many
- * operations, too large). */
+/** gRPC's status for a request etcd refuses as malformed (a missing key, too large, ...). */
 const GRPC_INVALID_ARGUMENT = 3;
 
 /** The `TxnRequest` of a snapshot: one range read per spec, in order, with no compares. */

@@ -28,6 +28,11 @@ export function readTlsMaterial(config: EtcdConfig): TlsMaterial | undefined {
   };
 }
 
+/** The one line for a request etcd answered by refusing it, in etcd's words (`said`). */
+export function refusedMessage(said: string): string {
+  return `etcd refused the request: ${said}`;
+}
+
 /** Connection failures recognisable in an error's code or message, in a few words. */
 const REACH_FAILURES: readonly (readonly [RegExp, string])[] = [
   [/\bECONNREFUSED\b/, 'connection refused'],

@@ -11,7 +11,12 @@
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import { StoreUnavailableError, ValidationError } from '../errors/errors';
-import { readTlsMaterial, unavailableMessage, type TlsMaterial } from './etcd-connection';
+import {
+  readTlsMaterial,
+  refusedMessage,
+  unavailableMessage,
+  type TlsMaterial,
+} from './etcd-connection';
 import {
   decodeRangeResponse,
   decodeTxnResponse,
@@ -163,8 +168,8 @@ export class EtcdGrpcReader implements KeyReader {
   private async call<T>(path: string, message: Buffer, decode: (answer: Buffer) => T): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('etcd reader is closed');
     const deadline = Date.now() + this.config.timeoutMs;
+    // The failure of each endpoint tried, in the order of the settings.
     const failures: unknown[] = [];
-    const details: string[] = [];
     for (const endpoint of this.config.endpoints) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) break;
@@ -173,16 +178,14 @@ export class EtcdGrpcReader implements KeyReader {
       } catch (error) {
         // etcd answered and refused the request itself: every member would.
         if (error instanceof GrpcStatusError && error.status === GRPC_INVALID_ARGUMENT) {
-          throw new ValidationError(`etcd refused the request: ${error.grpcMessage}`, {
-            detail: endpoint,
-          });
+          throw new ValidationError(refusedMessage(error.grpcMessage), { detail: endpoint });
         }
         failures.push(error);
-        details.push(`${endpoint}: ${(error as Error).message}`);
       }
     }
+    const endpoints = this.config.endpoints;
     throw new StoreUnavailableError(unavailableMessage(this.config, failures), {
-      detail: details.join('; '),
+      detail: failures.map((e, i) => `${endpoints[i]}: ${(e as Error).message}`).join('; '),
     });
   }
 

@@ -15,7 +15,7 @@ import {
 } from 'etcd3';
 import { handleWhen, noop, retry, ConstantBackoff, type IPolicy } from 'cockatiel';
 import type { EtcdConfig } from '../config/etcd-config';
-import { readTlsMaterial, unavailableMessage } from './etcd-connection';
+import { readTlsMaterial, refusedMessage, unavailableMessage } from './etcd-connection';
 import { prefixEnd } from './key-range';
 import { checkSnapshotRanges, checkTxnSize } from './txn-limits';
 import {
@@ -136,7 +136,7 @@ export class EtcdKeystore implements Keystore {
         // etcd answered, and refused the request itself (e.g. "request is too large"): it
         // would refuse it again, so say what etcd said instead of calling it unreachable.
         const said = error.message.replace(/^\d+ [A-Z_]+: /, '');
-        throw new ValidationError(`etcd refused the request: ${said}`, {
+        throw new ValidationError(refusedMessage(said), {
           detail: what,
           cause: error,
         });

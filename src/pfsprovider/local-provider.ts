@@ -14,21 +14,14 @@
  * - Staging is delegated to the injected stager, which copies as the session's owner.
  *
  * Every operation is idempotent; nothing here takes a path from user input except validated
- * tokens and host names (see registry/model.ts).
+ * tokens and host names (see registry/model.ts). The inside of a volume belongs to the job user,
+ * who can swap any of its directories for a link at any time: dacd (root) creates, chowns,
+ * chmods and removes there only through anchored-dir.ts, never by path.
  */
-import {
-  chmod,
-  chown,
-  lstat,
-  mkdir,
-  readdir,
-  readlink,
-  rename,
-  rm,
-  symlink,
-} from 'node:fs/promises';
+import { mkdir, readdir, readlink, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DacError, ProviderError } from '../errors/errors';
+import { AnchoredDir } from './anchored-dir';
 import type { SessionRecord } from '../registry/model';
 import type {
   BufferRoots,
@@ -83,11 +76,12 @@ export class LocalProvider implements FilesystemProvider {
     if (!volume) return;
     await guard(`creating the buffer of ${session.token}`, async () => {
       await mkdir(join(volume, '..'), { recursive: true, mode: PUBLIC_DIR_MODE });
-      await this.ownedDir(volume, session);
-      await this.ownedDir(join(volume, 'striped'), session);
-      if (session.accessMode.includes('private')) {
-        await this.ownedDir(join(volume, 'private'), session);
-      }
+      await this.inVolume(session, async (dir) => {
+        await dir.ownedPath(['striped'], session.owner, PRIVATE_MODE);
+        if (session.accessMode.includes('private')) {
+          await dir.ownedPath(['private'], session.owner, PRIVATE_MODE);
+        }
+      });
       if (session.kind === 'persistent') {
         await this.link(this.persistentLinkDir(session.token), 'striped', join(volume, 'striped'));
       }
@@ -103,12 +97,20 @@ export class LocalProvider implements FilesystemProvider {
         return;
       }
       const linkDir = this.jobLinkDir(session.token);
+      const privateHosts = session.accessMode.includes('private') ? hosts : [];
+      // What the links lead to is checked (and repaired) first: a link the user put in its
+      // place is refused rather than handed to the job.
+      await this.inVolume(session, async (dir) => {
+        await dir.ownedPath(['striped'], session.owner, PRIVATE_MODE);
+        for (const host of privateHosts) {
+          await dir.ownedPath(['private', host], session.owner, PRIVATE_MODE);
+        }
+      });
       if (session.accessMode.includes('striped')) {
         await this.link(linkDir, 'striped', join(volume, 'striped'));
       }
-      if (session.accessMode.includes('private') && hosts.length > 0) {
-        for (const host of hosts) await this.ownedDir(join(volume, 'private', host), session);
-        await this.link(linkDir, 'private', join(volume, 'private', hosts[0]!));
+      if (privateHosts.length > 0) {
+        await this.link(linkDir, 'private', join(volume, 'private', privateHosts[0]!));
       }
     });
   }
@@ -116,11 +118,7 @@ export class LocalProvider implements FilesystemProvider {
   async unmount({ session }: OperationContext, _hosts: string[] = []): Promise<void> {
     if (!this.volumeDir(session)) return;
     await guard(`unmounting the buffer of ${session.token}`, async () => {
-      const linkDir =
-        session.kind === 'persistent'
-          ? this.persistentLinkDir(session.token)
-          : this.jobLinkDir(session.token);
-      await rm(linkDir, { recursive: true, force: true });
+      await removeIn(join(this.options.mountRoot, session.kind), session.token);
     });
   }
 
@@ -137,8 +135,7 @@ export class LocalProvider implements FilesystemProvider {
     if (!volume) return;
     await this.unmount(context);
     await guard(`removing the buffer of ${context.session.token}`, async () => {
-      // fs.rm does not follow symbolic links inside the tree.
-      await rm(volume, { recursive: true, force: true, maxRetries: 3 });
+      await removeIn(join(volume, '..'), context.session.token);
     });
   }
 
@@ -166,11 +163,12 @@ export class LocalProvider implements FilesystemProvider {
     await guard(`removing leftovers of ${token}`, async () => {
       for (const kind of ['job', 'persistent']) {
         const linkDir = join(this.options.mountRoot, kind, token);
-        if (await this.linksIntoThisHost(linkDir))
-          await rm(linkDir, { recursive: true, force: true });
+        if (await this.linksIntoThisHost(linkDir)) {
+          await removeIn(join(this.options.mountRoot, kind), token);
+        }
       }
       for (const device of await listDir(this.hostDir)) {
-        await rm(join(this.hostDir, device, token), { recursive: true, force: true });
+        await removeIn(join(this.hostDir, device), token);
       }
     });
   }
@@ -196,15 +194,28 @@ export class LocalProvider implements FilesystemProvider {
     return join(this.options.mountRoot, 'persistent', name);
   }
 
-  /** A directory owned by the session's owner with mode 0700, whether new or not. */
-  private async ownedDir(path: string, session: SessionRecord): Promise<void> {
-    await mkdir(path, { recursive: true, mode: PRIVATE_MODE });
-    const info = await lstat(path);
-    if (!info.isDirectory()) throw new ProviderError(`${path} exists and is not a directory`);
-    if (info.uid !== session.owner.uid || info.gid !== session.owner.gid) {
-      await chown(path, session.owner.uid, session.owner.gid);
+  /**
+   * Run `step` on the session's volume directory, opened from its brick directory (which only
+   * root can change) and made the owner's with mode 0700. Everything inside the volume is the
+   * job user's to change, so `step` works through the open directory and never by path.
+   */
+  private async inVolume(
+    session: SessionRecord,
+    step: (volume: AnchoredDir) => Promise<void>,
+  ): Promise<void> {
+    const brickDir = join(this.volumeDir(session)!, '..');
+    const brick = await AnchoredDir.open(brickDir);
+    if (!brick) throw new ProviderError(`the brick directory ${brickDir} does not exist`);
+    try {
+      const volume = await brick.ownedDir(session.token, session.owner, PRIVATE_MODE);
+      try {
+        await step(volume);
+      } finally {
+        await volume.close();
+      }
+    } finally {
+      await brick.close();
     }
-    if ((info.mode & 0o7777) !== PRIVATE_MODE) await chmod(path, PRIVATE_MODE);
   }
 
   /** Make `<dir>/<name>` a symbolic link to `target`, replacing a wrong one atomically. */
@@ -225,6 +236,17 @@ export class LocalProvider implements FilesystemProvider {
       if (target?.startsWith(`${this.hostDir}/`)) return true;
     }
     return false;
+  }
+}
+
+/** Remove `name` in the directory `parent` (one only root can change) and all below it. */
+async function removeIn(parent: string, name: string): Promise<void> {
+  const dir = await AnchoredDir.open(parent);
+  if (!dir) return;
+  try {
+    await dir.remove(name);
+  } finally {
+    await dir.close();
   }
 }
 

@@ -1,11 +1,12 @@
 /**
- * dacd, the brick host manager: one per storage host. It registers the host's bricks, proves
- * liveness with an etcd lease, and reconciles the sessions it serves through its filesystem
- * provider (see reconciler.ts).
- * Exit codes: 0 after SIGTERM/SIGINT, 4 on bad configuration, 3 if etcd cannot be reached.
+ * dacd, the brick host manager: one per storage host. It claims the host (its liveness key, on
+ * an etcd lease: a second dacd for a served host is refused), registers the host's bricks, and
+ * reconciles the sessions it serves through its filesystem provider (see reconciler.ts).
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 when another dacd serves the host, 4 on bad
+ * configuration, 3 if etcd cannot be reached.
  */
 import { etcdConfigFromEnv } from '../config/etcd-config';
-import { DacError } from '../errors/errors';
+import { DacError, type HostOwnedError } from '../errors/errors';
 import { EtcdKeystore } from '../keystore/etcd-keystore';
 import { createLogger } from '../logging/logger';
 import { KeyLayout } from '../registry/keys';
@@ -19,6 +20,7 @@ import { Reconciler } from './reconciler';
 async function main(): Promise<void> {
   const log = createLogger('dacd');
   let store: EtcdKeystore | undefined;
+  let liveness: HostLiveness | undefined;
   try {
     const config = dacdConfigFromEnv();
     const etcd = etcdConfigFromEnv();
@@ -26,6 +28,28 @@ async function main(): Promise<void> {
     const registry = new Registry(store, new KeyLayout(etcd.prefix));
     const hostLog = log.child({ host: config.hostName });
     const setup = createProvider(config);
+    let reconciler: Reconciler | undefined = undefined; // set once started
+    let stopping = false;
+    const stop = async (signal: string, error?: HostOwnedError): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
+      await reconciler?.stop();
+      await liveness?.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
+      await store?.close();
+      if (error) {
+        process.stderr.write(`dacd: ${error.message}\n`);
+        process.exitCode = exitCodeFor(error);
+      }
+      hostLog.info('stopped');
+    };
+    liveness = new HostLiveness(store, registry, config.hostName, {
+      ttlSeconds: config.leaseTtlSeconds,
+      log: hostLog,
+      onTaken: (error) => void stop('host taken over', error),
+    });
+    // First of all: a second dacd for a served host stops here, having changed nothing.
+    await liveness.start();
     await registry.ensurePool(config.pool, config.brickCapacityBytes);
     const changed = await registry.registerHost({
       name: config.hostName,
@@ -54,28 +78,11 @@ async function main(): Promise<void> {
       },
       'registered',
     );
-    const liveness = new HostLiveness(
-      store,
-      registry,
-      config.hostName,
-      config.leaseTtlSeconds,
-      hostLog,
-    );
-    const reconciler = new Reconciler(store, registry, setup.provider, config.hostName, hostLog, {
+    reconciler = new Reconciler(store, registry, setup.provider, config.hostName, hostLog, {
       ...(setup.leftovers ? { leftovers: setup.leftovers } : {}),
     });
-    await liveness.start();
+    if (stopping) return; // taken over while starting
     await reconciler.start();
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
-      await reconciler.stop();
-      await liveness.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
-      await store?.close();
-      hostLog.info('stopped');
-    };
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   } catch (error) {
@@ -83,6 +90,7 @@ async function main(): Promise<void> {
     // A daemon may speak on stderr: it is not run by Slurm.
     process.stderr.write(`dacd: ${error instanceof DacError ? error.message : String(error)}\n`);
     process.exitCode = exitCodeFor(error);
+    await liveness?.stop().catch(() => undefined);
     await store?.close();
   }
 }

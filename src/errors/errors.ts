@@ -135,3 +135,13 @@ export class AbortedError extends DacError {
   readonly code = 'E_ABORTED';
   readonly kind = 'transient';
 }
+
+/** Another daemon serves this storage host now (its liveness key is on another live lease). */
+export class HostOwnedError extends ConflictError {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -13,7 +13,14 @@ import {
   type IKeyValue,
   type Watcher,
 } from 'etcd3';
-import { handleWhen, noop, retry, ConstantBackoff, type IPolicy } from 'cockatiel';
+import {
+  handleWhen,
+  noop,
+  retry,
+  ConstantBackoff,
+  ExponentialBackoff,
+  type IPolicy,
+} from 'cockatiel';
 import type { EtcdConfig } from '../config/etcd-config';
 import { readTlsMaterial, refusedMessage, unavailableMessage } from './etcd-connection';
 import { prefixEnd } from './key-range';
@@ -61,6 +68,11 @@ const FIELDS = {
 } as const;
 const RESULTS = { '==': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' } as const;
 
+/** The shortest try of a keepalive when there are several endpoints to try. */
+const KEEPALIVE_MIN_TRY_MS = 500;
+/** The pause between two tries of a keepalive. */
+const KEEPALIVE_PAUSE_MS = 50;
+
 function toKeyValue(kv: IKeyValue): KeyValue {
   const lease = String(kv.lease ?? '0');
   return {
@@ -106,7 +118,14 @@ export class EtcdKeystore implements Keystore {
       dialTimeout: config.timeoutMs,
       defaultCallOptions: (context) =>
         context.isStream ? {} : { deadline: Date.now() + config.timeoutMs },
-      faultHandling: { host: () => noop, global },
+      // A watch stream that broke is opened again (on another endpoint pick) within a second,
+      // not after etcd3's default backoff of up to 30 s: a waiting CLI call has a 5 s budget.
+      faultHandling: {
+        host: () => noop,
+        global,
+        // etcd3 takes a backoff and asks it for its next step (cockatiel 3 builds from a factory).
+        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }).next(),
+      },
       // grpc-js refuses answers over 4 MiB by default; etcd sends any size, and a snapshot of
       // every session of a busy cluster can be bigger than that.
       grpcOptions: { 'grpc.max_receive_message_length': -1 },
@@ -275,20 +294,52 @@ export class EtcdKeystore implements Keystore {
     return new EtcdLease(this, String(response.ID), ttlSeconds);
   }
 
-  /** @internal one keepalive round trip; resolves with the remaining TTL (≤ 0: expired). */
+  /**
+   * @internal one keepalive round trip; resolves with the remaining TTL (≤ 0: expired).
+   * etcd3 opens a keepalive stream on one endpoint picked at random and never retries a
+   * stream, so with one member down a renewal would fail now and then, and a lease could
+   * lapse with a working majority. Here a failed or silent try is followed by another (on
+   * another pick) until one answers or the call's deadline passes.
+   */
   async keepAliveOnce(id: LeaseId): Promise<number> {
+    const deadline = Date.now() + this.config.timeoutMs;
+    const several = this.config.endpoints.length > 1;
+    // A member that accepts the connection and never answers costs one try, not the deadline.
+    const perTryMs = several
+      ? Math.max(KEEPALIVE_MIN_TRY_MS, this.config.timeoutMs / this.config.endpoints.length)
+      : this.config.timeoutMs;
     return this.call(`keepalive lease ${id}`, async () => {
-      const stream = await this.client.leaseClient.leaseKeepAlive();
-      try {
-        return await new Promise<number>((resolve, reject) => {
-          stream.on('data', (res: { TTL: string | number }) => resolve(Number(res.TTL)));
-          stream.on('error', reject);
-          stream.write({ ID: id });
-        });
-      } finally {
-        stream.end();
+      for (;;) {
+        try {
+          return await this.keepAliveTry(id, perTryMs);
+        } catch (error) {
+          if (!several || isLeaseNotFound(error) || Date.now() + KEEPALIVE_PAUSE_MS >= deadline) {
+            throw error;
+          }
+          await new Promise((resolve) => setTimeout(resolve, KEEPALIVE_PAUSE_MS));
+        }
       }
     });
+  }
+
+  private async keepAliveTry(id: LeaseId, timeoutMs: number): Promise<number> {
+    const stream = await this.client.leaseClient.leaseKeepAlive();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no keepalive answer in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        stream.on('data', (res: { TTL: string | number }) => resolve(Number(res.TTL)));
+        stream.on('error', reject);
+        stream.write({ ID: id });
+      });
+    } finally {
+      clearTimeout(timer);
+      stream.on('error', () => undefined); // a cancelled stream reports CANCELLED
+      stream.end();
+    }
   }
 
   /** @internal */

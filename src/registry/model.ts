@@ -93,6 +93,8 @@ export const AliveRecord = z.object({
   host: HostName,
   since: Epoch,
   pid: z.number().int().positive().optional(),
+  /** The machine the daemon runs on (`os.hostname()`); absent in records of older versions. */
+  machine: z.string().min(1).max(255).optional(),
 });
 export type AliveRecord = z.output<typeof AliveRecord>;
 

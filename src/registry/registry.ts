@@ -34,6 +34,7 @@ import {
   type Brick,
   type StageRequest,
 } from './model';
+import { claimAlive, type AliveHolder } from './alive-claim';
 import { allocatedDevices, hostUsage } from './inventory';
 import { chooseBricks } from './placement';
 import {
@@ -238,15 +239,23 @@ export class Registry extends RegistryReader {
     return new Set(kvs.map((kv) => kv.key.slice(prefix.length)));
   }
 
-  /** Write the host's liveness key on a lease: the host is live while the lease is. */
-  async markAlive(host: string, lease: LeaseId, pid?: number): Promise<void> {
-    const record: AliveRecord = {
-      schemaVersion: SCHEMA_VERSION,
+  /**
+   * Claim the host's liveness key for `lease` (see alive-claim.ts): the host is live while the
+   * lease is. Throws HostOwnedError when another daemon holds it.
+   */
+  async markAlive(
+    host: string,
+    lease: LeaseId,
+    holder?: AliveHolder,
+    mayReplace?: (current: AliveRecord) => boolean,
+  ): Promise<void> {
+    await claimAlive(this.store, this.keys, {
       host,
-      since: this.seconds(),
-      ...(pid !== undefined ? { pid } : {}),
-    };
-    await this.store.put(this.keys.alive(host), encodeRecord(AliveRecord, record), { lease });
+      lease,
+      nowSeconds: this.seconds(),
+      ...(holder ? { holder } : {}),
+      ...(mayReplace ? { mayReplace } : {}),
+    });
   }
 
   /**

@@ -27,6 +27,7 @@ export interface DacdOptions {
 }
 
 export class DacdProcess {
+  private stderrText = '';
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
@@ -50,6 +51,25 @@ export class DacdProcess {
   static async start(options: DacdOptions, registry: Registry): Promise<DacdProcess> {
     // A restarted daemon appends to the same log: only look at what this one writes.
     const logStart = readLog(options.logFile).length;
+    const dacd = DacdProcess.spawn(options);
+    const deadline = Date.now() + 15000;
+    while (Date.now() < deadline) {
+      if (dacd.exitInfo) {
+        throw new Error(`dacd ${options.host} exited at start (${dacd.stderr.trim()})`);
+      }
+      // Alive and done with its start-up sweep once the log says it reconciles.
+      const ownLog = dacd.log().slice(logStart);
+      if ((await registry.hostAlive(options.host)).alive && ownLog.includes('"reconciling"')) {
+        return dacd;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    dacd.child.kill('SIGKILL');
+    throw new Error(`dacd ${options.host} did not come alive within 15 s:\n${dacd.log()}`);
+  }
+
+  /** Start dacd without waiting for anything. */
+  static spawn(options: DacdOptions): DacdProcess {
     const child = spawn(join(BIN, 'dacd'), [], {
       cwd: '/',
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -69,23 +89,14 @@ export class DacdProcess {
         DAC_LOG_LEVEL: 'debug',
       },
     });
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const dacd = new DacdProcess(options, child);
-    const deadline = Date.now() + 15000;
-    while (Date.now() < deadline) {
-      if (dacd.exitInfo) {
-        throw new Error(`dacd ${options.host} exited at start (${stderr.trim()})`);
-      }
-      // Alive and done with its start-up sweep once the log says it reconciles.
-      const ownLog = dacd.log().slice(logStart);
-      if ((await registry.hostAlive(options.host)).alive && ownLog.includes('"reconciling"')) {
-        return dacd;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill('SIGKILL');
-    throw new Error(`dacd ${options.host} did not come alive within 15 s:\n${dacd.log()}`);
+    child.stderr!.on('data', (chunk: Buffer) => (dacd.stderrText += chunk.toString()));
+    return dacd;
+  }
+
+  /** What the daemon wrote on stderr so far. */
+  get stderr(): string {
+    return this.stderrText;
   }
 
   /** The daemon's log so far. */

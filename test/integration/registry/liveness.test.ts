@@ -1,6 +1,7 @@
 import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import type { Lease } from '../../../src/keystore/keystore';
 import { testEtcdStore } from '../../support/test-etcd';
 
 const GRAN = 1024n ** 3n;
@@ -9,6 +10,7 @@ const TTL = 1;
 describe('host liveness', () => {
   let store: EtcdKeystore;
   let registry: Registry;
+  let h1Lease: Lease;
 
   beforeEach(async () => {
     const created = testEtcdStore('liveness');
@@ -25,7 +27,8 @@ describe('host liveness', () => {
         })),
       });
     }
-    await registry.markAlive('h1', (await store.grantLease(60)).id);
+    h1Lease = await store.grantLease(60);
+    await registry.markAlive('h1', h1Lease.id);
   });
   afterEach(async () => {
     await store.close();
@@ -70,6 +73,7 @@ describe('host liveness', () => {
 
   it('treats every host whose lease was revoked as dead', async () => {
     const lease = await store.grantLease(30);
+    await h1Lease.revoke(); // a host's key is claimed only when free
     await registry.markAlive('h2', lease.id);
     await registry.markAlive('h1', lease.id);
     // Both hosts now hang on one lease; revoking it takes both out of placement.

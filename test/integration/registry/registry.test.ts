@@ -6,7 +6,7 @@ import {
 } from '../../../src/errors/errors';
 import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
-import type { Keystore } from '../../../src/keystore/keystore';
+import type { Keystore, Lease } from '../../../src/keystore/keystore';
 import { testEtcdStore } from '../../support/test-etcd';
 import { expectUsageConsistent } from '../../support/usage-consistency';
 import { SlurmReader, SummaryMismatchError } from '../../../src/registry/slurm-reader';
@@ -31,6 +31,9 @@ describe('Registry on a real etcd', () => {
     await store.close();
   });
 
+  const leases = new Map<string, Lease>();
+  beforeEach(() => leases.clear());
+
   async function addHost(name: string, bricks: number, alive = true): Promise<void> {
     await registry.registerHost({
       name,
@@ -41,7 +44,9 @@ describe('Registry on a real etcd', () => {
       })),
     });
     if (alive) {
-      const lease = await store.grantLease(30);
+      // Registering again is the same daemon again: its host is claimed on its own lease.
+      const lease = leases.get(name) ?? (await store.grantLease(30));
+      leases.set(name, lease);
       await registry.markAlive(name, lease.id);
     }
   }

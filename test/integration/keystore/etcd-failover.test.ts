@@ -1,0 +1,59 @@
+/**
+ * EtcdKeystore with several endpoints of which one is down: lease keepalives (which etcd3
+ * sends on a stream to one endpoint picked at random, and never retries) and watches keep
+ * working through the live one. The member that is down is a closed loopback port: it refuses
+ * connections, as the machine of a killed etcd does. (A member whose machine is gone, so that
+ * connections hang, is not covered: see the README's "What survives what".)
+ */
+import { createServer } from 'node:net';
+import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import { testEtcdConfig } from '../../support/test-etcd';
+
+let closedPort: number;
+
+beforeAll(async () => {
+  // A port that was free a moment ago: nothing listens there.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  closedPort = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+});
+
+function storeWith(extra: string): EtcdKeystore {
+  const config = testEtcdConfig('failover');
+  return new EtcdKeystore({ ...config, endpoints: [extra, ...config.endpoints] });
+}
+
+describe('EtcdKeystore with a member that refuses connections', () => {
+  const endpoint = () => `http://127.0.0.1:${closedPort}`;
+  it('renews a lease every time, through the live member', async () => {
+    const store = storeWith(endpoint());
+    try {
+      const lease = await store.grantLease(5);
+      // With a random pick per stream, 20 single tries would have hit the dead member.
+      for (let i = 0; i < 20; i++) await lease.keepAliveOnce();
+      await lease.revoke();
+    } finally {
+      await store.close();
+    }
+  }, 120000);
+
+  it('delivers watch events through the live member', async () => {
+    const store = storeWith(endpoint());
+    const config = testEtcdConfig('failover-watch');
+    const writer = new EtcdKeystore(config);
+    try {
+      const seen: string[] = [];
+      const watch = await store.watchPrefix(config.prefix, (event) => seen.push(event.kv.value));
+      for (let i = 0; i < 5; i++) await writer.put(`${config.prefix}k`, String(i));
+      const deadline = Date.now() + 10000;
+      while (seen.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(seen).toEqual(['0', '1', '2', '3', '4']);
+      await watch.close();
+    } finally {
+      await writer.txn([], [{ type: 'deletePrefix', prefix: config.prefix }]);
+      await writer.close();
+      await store.close();
+    }
+  }, 60000);
+});

@@ -2,7 +2,7 @@
  * The one top-level handler of every CLI program: runs a command, prints its answer or one
  * error line, sets the exit code, and logs details to the log file (never to stdout/stderr).
  */
-import { createCliLogger, type CliLogger } from '../logging/cli-logger';
+import { checkLogLevel, createCliLogger, type CliLogger } from '../logging/cli-logger';
 import { createContext, type CliContext } from './context';
 import type { EarlyRead } from './early-read';
 import { EXIT, exitCodeFor, userMessage } from './exit-codes';
@@ -23,6 +23,7 @@ export async function runCli(
   const started = Date.now();
   log.debug({ args }, 'invoked');
   try {
+    checkLogLevel(process.env);
     const result = await command(context, args);
     const { answer, exitCode } =
       typeof result === 'object' ? result : { answer: result, exitCode: EXIT.ok };

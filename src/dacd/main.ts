@@ -8,7 +8,7 @@
 import { etcdConfigFromEnv } from '../config/etcd-config';
 import { DacError, type HostOwnedError } from '../errors/errors';
 import { EtcdKeystore } from '../keystore/etcd-keystore';
-import { createLogger } from '../logging/logger';
+import { createLogger, type Logger } from '../logging/logger';
 import { KeyLayout } from '../registry/keys';
 import { Registry } from '../registry/registry';
 import { exitCodeFor } from '../cli/exit-codes';
@@ -18,10 +18,11 @@ import { createProvider } from './provider-factory';
 import { Reconciler } from './reconciler';
 
 async function main(): Promise<void> {
-  const log = createLogger('dacd');
+  let log: Logger | undefined;
   let store: EtcdKeystore | undefined;
   let liveness: HostLiveness | undefined;
   try {
+    log = createLogger('dacd', process.env, { mustOpen: true });
     const config = dacdConfigFromEnv();
     const etcd = etcdConfigFromEnv();
     store = new EtcdKeystore(etcd);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   } catch (error) {
-    log.fatal({ err: error }, 'cannot start');
+    log?.fatal({ err: error }, 'cannot start');
     // A daemon may speak on stderr: it is not run by Slurm.
     process.stderr.write(`dacd: ${error instanceof DacError ? error.message : String(error)}\n`);
     process.exitCode = exitCodeFor(error);

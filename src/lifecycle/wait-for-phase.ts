@@ -4,7 +4,13 @@
  * completed; dacd reported an error; the host stayed down for the grace period; the deadline
  * passed. Each failure is one line the job's owner can act on.
  */
-import { DeadlineError, HostDownError, NotFoundError, StepFailedError } from '../errors/errors';
+import {
+  ConfigError,
+  DeadlineError,
+  HostDownError,
+  NotFoundError,
+  StepFailedError,
+} from '../errors/errors';
 import type { Watch } from '../keystore/keystore';
 import type { Phase, SessionRecord } from '../registry/model';
 import type { Registry, StoredSession } from '../registry/registry';
@@ -23,9 +29,11 @@ export const DEFAULT_HOST_GRACE_MS = 30000;
 /** `DAC_HOST_GRACE_SECONDS` from the environment, in milliseconds. */
 export function hostGraceFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const text = env.DAC_HOST_GRACE_SECONDS;
-  return text !== undefined && /^[0-9]{1,6}$/.test(text)
-    ? Number(text) * 1000
-    : DEFAULT_HOST_GRACE_MS;
+  if (text === undefined) return DEFAULT_HOST_GRACE_MS;
+  if (!/^[0-9]{1,6}$/.test(text)) {
+    throw new ConfigError(`DAC_HOST_GRACE_SECONDS="${text}" must be a whole number of seconds`);
+  }
+  return Number(text) * 1000;
 }
 
 function seconds(ms: number): string {

@@ -11,7 +11,8 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { isKnownLogLevel } from './cli-logger';
+import { ConfigError } from '../errors/errors';
+import { checkLogLevel, isKnownLogLevel } from './cli-logger';
 
 export type { Logger };
 
@@ -30,9 +31,15 @@ export function defaultLogFile(program: string): string {
 /**
  * A logger writing synchronously to the log file (a short-lived CLI must not lose lines at
  * exit). If the file cannot be opened, logging is off: a log problem must never become the
- * CLI's answer.
+ * CLI's answer. A daemon passes `mustOpen`: then a bad `DAC_LOG_LEVEL` or a log file that
+ * cannot be opened is a ConfigError naming the variable, so it never runs without its logs.
  */
-export function createLogger(program: string, env: NodeJS.ProcessEnv = process.env): Logger {
+export function createLogger(
+  program: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { mustOpen?: boolean } = {},
+): Logger {
+  if (options.mustOpen) checkLogLevel(env);
   const level =
     env.DAC_LOG_LEVEL && isKnownLogLevel(env.DAC_LOG_LEVEL) ? env.DAC_LOG_LEVEL : 'info';
   const file = env.DAC_LOG_FILE ?? defaultLogFile(program);
@@ -41,7 +48,14 @@ export function createLogger(program: string, env: NodeJS.ProcessEnv = process.e
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o750 });
     const destination = pino.destination({ dest: file, sync: true, mkdir: true });
     return pino({ level, base: { program, pid: process.pid } }, destination);
-  } catch {
+  } catch (error) {
+    if (options.mustOpen) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new ConfigError(
+        `DAC_LOG_FILE=${JSON.stringify(file)} cannot be opened for writing (${code}); ` +
+          'name a writable file, or none for no log',
+      );
+    }
     return pino({ enabled: false });
   }
 }

@@ -2,11 +2,11 @@
  * Reading the values Slurm passes: tokens, numeric ids, the job script and the node list.
  * Each failure names the flag or file, in one line.
  *
- * Files are read with `readFileSync` from `node:fs`, which every call has loaded already:
+ * Files are read with the blocking calls of `node:fs`, which every call has loaded already:
  * `node:fs/promises` and `node:child_process` would load a dozen more of Node's modules (about
  * 1.5 ms) in `job_process`, `real_size` and `paths`, which run inside slurmctld.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { NotFoundError, ValidationError } from '../errors/errors';
 
 const JOB_ID = /^[1-9][0-9]{0,19}$/;
@@ -33,25 +33,38 @@ export function idArg(flag: string, value: string | undefined): number {
 
 /** The job script, as text. Slurm's batch scripts end with NUL bytes; the parser strips them. */
 export async function readJobScript(path: string): Promise<string> {
+  return readRegularFile(path, 'the job script');
+}
+
+/**
+ * A regular file's text. Anything else (a FIFO, a device such as /dev/zero, a directory) is
+ * refused without reading: opened non-blocking, so a FIFO with no writer cannot hang the call.
+ */
+function readRegularFile(path: string, what: string): string {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw new NotFoundError(
-      `cannot read the job script ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
     );
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new ValidationError(`${what} ${path} is not a regular file`);
+    return readFileSync(fd, 'utf8');
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    throw new NotFoundError(
+      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  } finally {
+    closeSync(fd);
   }
 }
 
 /** `--nodehostnamefile`: Slurm node names, one per line. An empty file means no nodes. */
 export async function readNodeNames(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new NotFoundError(
-      `cannot read the node list ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
+  const text = readRegularFile(path, 'the node list');
   const names = text
     .split('\n')
     .map((line) => line.trim())

@@ -3,6 +3,7 @@
  * writes them (contract §4.1): silent success, one line of every problem on failure, pool
  * checks from one etcd read, and no failed submission when etcd is down.
  */
+import { execFileSync } from 'node:child_process';
 import {
   closeSync,
   mkdtempSync,
@@ -188,6 +189,14 @@ describe('dw_wlm_cli job_process', () => {
   it('fails with one line naming the job file when it cannot be read', async () => {
     const path = join(dir, 'no-such-script');
     rejected(await runPath(path), `cannot read the job script ${path}: ENOENT`);
+  });
+
+  it('refuses a job file that is a FIFO, a device or a directory, without waiting on it', async () => {
+    const fifo = join(dir, 'script-fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const path of [fifo, '/dev/zero', dir]) {
+      rejected(await runPath(path), `the job script ${path} is not a regular file`);
+    }
   });
 
   describe('when etcd cannot be reached', () => {

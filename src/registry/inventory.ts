@@ -3,7 +3,7 @@
  * range read of `<prefix>inventory/`. Pure: the snapshot is built from key/values, so the
  * pool view and placement can be tested without a store.
  */
-import { RecordIdentityError } from '../errors/errors';
+import { RecordError, RecordIdentityError } from '../errors/errors';
 import type { KeyValue } from '../keystore/keystore';
 import type { KeyLayout } from './keys';
 import {
@@ -35,6 +35,13 @@ export interface Inventory {
   hosts: Map<string, HostState>;
   /** Keyed by `host/device`. */
   allocations: Map<string, Allocation>;
+  /**
+   * Records that cannot be read, each naming its key. A bad pool record leaves its pool out; a
+   * bad host, usage, liveness or allocation record leaves its host out (in `damagedHosts`), so
+   * that one bad record never stops allocation on the others.
+   */
+  damaged: RecordError[];
+  damagedHosts: Set<string>;
 }
 
 /** Key of the allocations map. */
@@ -42,19 +49,23 @@ export function brickId(host: string, device: string): string {
   return `${host}/${device}`;
 }
 
-/** Decode an inventory range. Throws RecordError naming the first bad key. */
+/** Decode an inventory range; a bad record is left out and listed in `damaged`. */
 export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: number): Inventory {
   const inventory: Inventory = {
     revision,
     pools: new Map(),
     hosts: new Map(),
     allocations: new Map(),
+    damaged: [],
+    damagedHosts: new Set(),
   };
   const alive = new Map<string, number>();
   const usageRevisions = new Map<string, number>();
-  for (const kv of kvs) {
-    const parsed = keys.parseInventoryKey(kv.key);
-    if (parsed === undefined) continue; // keys of a newer layout: not ours to judge
+  /** Decode one record into the inventory; throws RecordError for a bad one. */
+  function decodeInventoryRecord(
+    kv: KeyValue,
+    parsed: NonNullable<ReturnType<KeyLayout['parseInventoryKey']>>,
+  ): void {
     switch (parsed.kind) {
       case 'pool': {
         const pool = decodeRecord(PoolRecord, kv.key, kv.value);
@@ -88,6 +99,18 @@ export function buildInventory(keys: KeyLayout, kvs: KeyValue[], revision: numbe
         break;
     }
   }
+  for (const kv of kvs) {
+    const parsed = keys.parseInventoryKey(kv.key);
+    if (parsed === undefined) continue; // keys of a newer layout: not ours to judge
+    try {
+      decodeInventoryRecord(kv, parsed);
+    } catch (error) {
+      if (!(error instanceof RecordError)) throw error;
+      inventory.damaged.push(error);
+      if (parsed.kind !== 'pool') inventory.damagedHosts.add(parsed.host);
+    }
+  }
+  for (const host of inventory.damagedHosts) inventory.hosts.delete(host);
   for (const [host, createRevision] of alive) {
     const state = inventory.hosts.get(host);
     if (state) state.aliveCreateRevision = createRevision;

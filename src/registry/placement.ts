@@ -70,7 +70,7 @@ export function chooseBricks(
     throw new CapacityError(
       `pool "${pool}" has ${available} free brick${available === 1 ? '' : 's'} of ` +
         `${formatBytes(granularity)}; this request needs ${count} ` +
-        `(${formatBytes(granularity * BigInt(count))})`,
+        `(${formatBytes(granularity * BigInt(count))})${unusableHosts(inventory, pool)}`,
     );
   }
   // Round-robin over hosts, starting at a seed-dependent host.
@@ -102,4 +102,38 @@ export function chooseBricks(
     }
   }
   return chosen;
+}
+
+/** How many hosts to name in a message; more are counted. */
+const NAMED_HOSTS = 5;
+
+/**
+ * Why bricks of `pool` that are not allocated cannot be had now: the hosts that are down (no
+ * liveness key), drained, or left out for a damaged record, for a capacity message.
+ */
+function unusableHosts(inventory: Inventory, pool: string): string {
+  const down: string[] = [];
+  const drained: string[] = [];
+  for (const [name, state] of [...inventory.hosts].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (isHostUsable(state)) continue;
+    const idle = state.record.bricks.some(
+      (b) => b.pool === pool && !inventory.allocations.has(brickId(name, b.device)),
+    );
+    if (!idle) continue;
+    (state.record.enabled ? down : drained).push(name);
+  }
+  const parts = [
+    [down, 'down (no liveness lease)'],
+    [drained, 'drained'],
+    [[...inventory.damagedHosts].sort(), 'left out: a record of theirs is damaged'],
+  ] as const;
+  const said = parts
+    .filter(([hosts]) => hosts.length > 0)
+    .map(([hosts, why]) => `${why}: ${namedList(hosts)}`);
+  return said.length === 0 ? '' : `; hosts ${said.join('; ')}`;
+}
+
+function namedList(hosts: readonly string[]): string {
+  const named = hosts.slice(0, NAMED_HOSTS).join(', ');
+  return hosts.length > NAMED_HOSTS ? `${named} and ${hosts.length - NAMED_HOSTS} more` : named;
 }

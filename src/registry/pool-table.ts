@@ -4,7 +4,7 @@
  * records and the number of host records.
  * Pure, and free of zod (see `slurm-records.ts`).
  */
-import { RecordIdentityError } from '../errors/errors';
+import { RecordError, RecordIdentityError } from '../errors/errors';
 import type { RangeSpec, SnapshotResult } from '../keystore/keystore';
 import type { PoolView } from './inventory';
 import type { KeyLayout } from './keys';
@@ -21,6 +21,11 @@ export interface PoolTable {
    * cannot vouch for.
    */
   hostsWithoutUsage: number;
+  /**
+   * Pool and usage records that cannot be read, each naming its key. One bad record costs only
+   * its pool or host, whose bricks are left out: Slurm keeps getting the rest.
+   */
+  damaged: RecordError[];
 }
 
 /** A pool's row before any brick is counted. */
@@ -89,7 +94,8 @@ function childName(key: string, prefix: string): string | undefined {
 }
 
 /**
- * Build the table from the snapshot of `poolTableRanges`. Throws RecordError on a bad record.
+ * Build the table from the snapshot of `poolTableRanges`. A bad record is left out and listed
+ * in `damaged`.
  * With `bricksByHost`, also lists there each counted host's number of bricks, by pool.
  */
 export function poolTable(
@@ -101,12 +107,18 @@ export function poolTable(
   const aliveKeys = snapshot.keys[2] ?? [];
   const hostCount = snapshot.counts[3] ?? 0;
   const views = new Map<string, PoolView>();
+  const damaged: RecordError[] = [];
   for (const kv of poolKvs) {
     const name = childName(kv.key, keys.pools());
     if (name === undefined) continue;
-    const pool = decodeSlurmPool(kv.key, kv.value);
-    if (pool.name !== name) throw new RecordIdentityError(kv.key, 'name', pool.name);
-    views.set(pool.name, emptyPoolView(pool));
+    try {
+      const pool = decodeSlurmPool(kv.key, kv.value);
+      if (pool.name !== name) throw new RecordIdentityError(kv.key, 'name', pool.name);
+      views.set(pool.name, emptyPoolView(pool));
+    } catch (error) {
+      if (!(error instanceof RecordError)) throw error;
+      damaged.push(error);
+    }
   }
   // Indexed loops and prefixes built once: these loops run over every host on every call, in
   // code that is always cold (V8's interpreter runs for-of and Object.entries slowly).
@@ -119,8 +131,16 @@ export function poolTable(
     const kv = usageKvs[i]!;
     const host = childName(kv.key, usagePrefix);
     if (host === undefined) continue;
-    const usage = decodeHostUsage(kv.key, kv.value);
-    if (usage.host !== host) throw new RecordIdentityError(kv.key, 'host', usage.host);
+    let usage: ReturnType<typeof decodeHostUsage>;
+    try {
+      usage = decodeHostUsage(kv.key, kv.value);
+      if (usage.host !== host) throw new RecordIdentityError(kv.key, 'host', usage.host);
+    } catch (error) {
+      if (!(error instanceof RecordError)) throw error;
+      damaged.push(error);
+      counted += 1; // it has a usage record, just not one that can be read
+      continue;
+    }
     // Keys are unique, and each names its host: no host is counted twice.
     counted += 1;
     const usable = usage.enabled && alive.has(host);
@@ -144,5 +164,6 @@ export function poolTable(
   return {
     views: byName(views),
     hostsWithoutUsage: Math.max(0, hostCount - counted),
+    damaged,
   };
 }

@@ -28,6 +28,23 @@ export function decodeRecord<S extends z.ZodType>(
   return result.data;
 }
 
+/**
+ * `decodeRecord`, or undefined for a record that cannot be read: for the owner of a record
+ * that rebuilds it instead of failing on it.
+ */
+export function decodeOrUndefined<S extends z.ZodType>(
+  schema: S,
+  key: string,
+  text: string,
+): z.output<S> | undefined {
+  try {
+    return decodeRecord(schema, key, text);
+  } catch (error) {
+    if (error instanceof RecordError) return undefined;
+    throw error;
+  }
+}
+
 /** Validate and serialise a record for storage. */
 export function encodeRecord<S extends z.ZodType>(schema: S, value: z.output<S>): string {
   return JSON.stringify(schema.encode(value));

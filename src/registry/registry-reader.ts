@@ -28,9 +28,14 @@ export class RegistryReader {
     return buildInventory(this.keys, kvs, revision);
   }
 
-  /** The pool table (granularity, quantity, free), from one range read. */
+  /**
+   * The pool table (granularity, quantity, free), from one range read. An operator's view:
+   * a damaged record fails it, naming the key (allocation leaves that host out instead).
+   */
   async pools(): Promise<PoolView[]> {
-    return poolViews(await this.readInventory());
+    const inventory = await this.readInventory();
+    if (inventory.damaged[0]) throw inventory.damaged[0];
+    return poolViews(inventory);
   }
 
   /** Read one pool; NotFoundError if it does not exist. */

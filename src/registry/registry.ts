@@ -49,7 +49,7 @@ import {
 import { RegistryReader, type StoredSession } from './registry-reader';
 
 export type { StoredSession } from './registry-reader';
-import { decodeRecord, encodeRecord } from './record-codec';
+import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
 import { MAX_TXN_OPS } from '../keystore/txn-limits';
 
 /** What `createSession` needs to know. */
@@ -152,7 +152,11 @@ export class Registry extends RegistryReader {
     const usageKey = this.keys.usage(registration.name);
     for (let attempt = 0; attempt < this.maxAttempts; attempt += 1) {
       const [kv, usageKv] = await Promise.all([this.store.get(key), this.store.get(usageKey)]);
-      const existing = kv ? decodeRecord(HostRecord, key, kv.value) : undefined;
+      // The registering dacd owns both records: one it cannot read is written anew.
+      const existing = kv ? decodeOrUndefined(HostRecord, key, kv.value) : undefined;
+      const usageReadable =
+        usageKv !== undefined &&
+        decodeOrUndefined(HostUsageRecord, usageKey, usageKv.value)?.host === registration.name;
       const record: HostRecord = {
         schemaVersion: SCHEMA_VERSION,
         name: registration.name,
@@ -162,7 +166,7 @@ export class Registry extends RegistryReader {
         updatedAt: existing?.updatedAt ?? this.seconds(),
       };
       const unchanged = existing !== undefined && isDeepStrictEqual(existing, record);
-      if (unchanged && usageKv) return false;
+      if (unchanged && usageReadable) return false;
       if (!unchanged) record.updatedAt = this.seconds();
       const removed = (existing?.bricks ?? []).filter(
         (old) => !registration.bricks.some((b) => b.device === old.device && b.pool === old.pool),
@@ -605,7 +609,12 @@ export class Registry extends RegistryReader {
     const key = this.keys.usage(host);
     const kv = await this.store.get(key);
     if (!kv) return { key, modRevision: 0 };
-    const usage = decodeRecord(HostUsageRecord, key, kv.value);
+    const usage = decodeOrUndefined(HostUsageRecord, key, kv.value);
+    if (usage?.host !== host) {
+      // A damaged usage record never holds a teardown: it is rebuilt from the host record and
+      // the allocations that remain (or left for the host's dacd to rewrite at its start).
+      return { key, modRevision: kv.modRevision, next: await this.rebuiltUsage(host, session) };
+    }
     const freed = session.record.bricks.filter((b) => b.host === host).length;
     const pool = usage.pools[session.record.pool];
     const next: HostUsageRecord =
@@ -619,6 +628,21 @@ export class Registry extends RegistryReader {
           }
         : usage;
     return { key, modRevision: kv.modRevision, next };
+  }
+
+  /** A host's usage record rebuilt without `session`'s bricks; undefined if it cannot be. */
+  private async rebuiltUsage(
+    host: string,
+    session: StoredSession,
+  ): Promise<HostUsageRecord | undefined> {
+    const key = this.keys.host(host);
+    const kv = await this.store.get(key);
+    const record = kv ? decodeOrUndefined(HostRecord, key, kv.value) : undefined;
+    if (!record) return undefined;
+    const allocated = await this.allocatedDevicesOf(host);
+    for (const brick of session.record.bricks)
+      if (brick.host === host) allocated.delete(brick.device);
+    return hostUsage(record, allocated);
   }
 
   private seconds(): number {

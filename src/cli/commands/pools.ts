@@ -4,7 +4,13 @@ import { poolsAnswer } from '../datawarp-json';
 
 export async function poolsCommand(context: CliContext): Promise<string> {
   const reader = await context.slurmReader();
-  const { views, hostsWithoutUsage } = await reader.poolTable();
+  const { views, hostsWithoutUsage, damaged } = await reader.poolTable();
+  for (const error of damaged) {
+    context.log.error(
+      { key: error.key, err: error },
+      `${error.message}: left out of the pools (restart the host's dacd to rewrite it)`,
+    );
+  }
   if (hostsWithoutUsage > 0) {
     context.log.warn(
       { hosts: hostsWithoutUsage },

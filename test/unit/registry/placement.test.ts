@@ -22,6 +22,8 @@ function inventory(hosts: Record<string, HostSpec>): Inventory {
     ]),
     hosts: new Map(),
     allocations: new Map(),
+    damaged: [],
+    damagedHosts: new Set(),
   };
   for (const [name, spec] of Object.entries(hosts)) {
     inv.hosts.set(name, {
@@ -97,7 +99,22 @@ describe('chooseBricks', () => {
       expect(chooseBricks(inv, 'default', 2, seed).map((b) => b.host)).toEqual(['ok', 'ok']);
     }
     expect(() => chooseBricks(inv, 'default', 3, '1')).toThrow(
-      new CapacityError('pool "default" has 2 free bricks of 1 GiB; this request needs 3 (3 GiB)'),
+      new CapacityError(
+        'pool "default" has 2 free bricks of 1 GiB; this request needs 3 (3 GiB); ' +
+          'hosts down (no liveness lease): dead; drained: drained',
+      ),
+    );
+  });
+
+  it('leaves out a host with a damaged record and names it when capacity is short', () => {
+    const inv = inventory({ ok: { bricks: 2 } });
+    inv.damagedHosts.add('broken');
+    expect(chooseBricks(inv, 'default', 2, '1').map((b) => b.host)).toEqual(['ok', 'ok']);
+    expect(() => chooseBricks(inv, 'default', 3, '1')).toThrow(
+      new CapacityError(
+        'pool "default" has 2 free bricks of 1 GiB; this request needs 3 (3 GiB); ' +
+          'hosts left out: a record of theirs is damaged: broken',
+      ),
     );
   });
 

@@ -149,13 +149,29 @@ describe('poolTable', () => {
     ],
     ['{"schemaVersion": 1, ', 'not valid JSON'],
     [{ schemaVersion: 1, host: 'b', enabled: true, pools: {} }, 'host: "b" does not match the key'],
-  ])('refuses the bad usage record %j, naming key and field', async (record, problem) => {
-    const kvs = inventoryKvs({});
+  ])('leaves out the bad usage record %j, naming key and field', async (record, problem) => {
+    // One bad record costs its host only: the other hosts are still counted.
+    const kvs = inventoryKvs({ c: { bricks: { default: 2 }, allocated: [1] } });
     kvs.push(kv(keys.usage('a'), record));
-    const snapshot = await snapshotOf(kvs);
-    expect(() => poolTable(keys, snapshot)).toThrow(
+    const table = poolTable(keys, await snapshotOf(kvs));
+    expect(table.damaged.map((error) => error.message)).toEqual([
       `etcd record /t/inventory/usage/a is invalid: ${problem}`,
-    );
+    ]);
+    expect(table.views.map((v) => [v.name, v.quantity, v.free, v.allocated])).toEqual([
+      ['default', 2, 1, 1],
+      ['fast', 0, 0, 0],
+    ]);
+  });
+
+  it('leaves out a bad pool record, naming it, and counts the other pools', async () => {
+    const kvs = inventoryKvs({ c: { bricks: { default: 2, fast: 1 } } });
+    const fast = kvs.findIndex((entry) => entry.key === keys.pool('fast'));
+    kvs[fast] = kv(keys.pool('fast'), '{garbage');
+    const table = poolTable(keys, await snapshotOf(kvs));
+    expect(table.damaged.map((error) => error.message)).toEqual([
+      'etcd record /t/inventory/pools/fast is invalid: not valid JSON',
+    ]);
+    expect(table.views.map((v) => [v.name, v.quantity, v.free])).toEqual([['default', 2, 2]]);
   });
 });
 
@@ -207,12 +223,13 @@ describe('poolCapacities', () => {
     expect(poolCapacityRanges(keys)).toEqual([{ prefix: keys.pools() }, { prefix: keys.usages() }]);
   });
 
-  it('refuses a bad usage record as the full table does', async () => {
-    const kvs = inventoryKvs({});
+  it('leaves out a bad usage record as the full table does', async () => {
+    const kvs = inventoryKvs({ c: { bricks: { default: 3 } } });
     kvs.push(kv(keys.usage('a'), { schemaVersion: 1, host: 'b', enabled: true, pools: {} }));
     const snapshot = await snapshotOf(kvs);
-    expect(() => poolCapacities(keys, snapshot)).toThrow(
-      'etcd record /t/inventory/usage/a is invalid: host: "b" does not match the key',
-    );
+    expect(poolCapacities(keys, snapshot).map((c) => [c.name, c.quantity])).toEqual([
+      ['default', 3],
+      ['fast', 0],
+    ]);
   });
 });

@@ -3,7 +3,8 @@
  * filesystem exists. Works for zero-capacity jobs (only `persistentdw`, or no `#DW` at all),
  * also when the pool is full.
  */
-import { NotFoundError, ValidationError } from '../errors/errors';
+import { ConflictError, NotFoundError, ValidationError } from '../errors/errors';
+import { formatBytes } from '../units/bytes';
 import type { Directive } from '../directives';
 import type { SessionRecord, StageRequest } from '../registry/model';
 import type { Registry } from '../registry/registry';
@@ -57,7 +58,7 @@ export async function setupJob(
     }
   }
 
-  await registry.createSession({
+  const { session, created } = await registry.createSession({
     token: request.token,
     kind: 'job',
     owner: request.owner,
@@ -70,5 +71,25 @@ export async function setupJob(
     reconciler,
     ...(request.computeHosts ? { computeHosts: request.computeHosts } : {}),
   });
+  if (!created) refuseDifferentRepeat(session, request);
   return waitForPhase(registry, request.token, 'Setup', options);
+}
+
+/**
+ * A repeated setup (Slurm retries one that failed) is answered by the session that exists. One
+ * that asks for another owner, pool or size would silently get what it did not ask for: refuse.
+ */
+function refuseDifferentRepeat(session: SessionRecord, request: JobSetupRequest): void {
+  const existing = describe(session.owner, session.requestedBytes, session.pool);
+  const asked = describe(request.owner, request.capacityBytes, request.pool);
+  if (existing !== asked) {
+    throw new ConflictError(
+      `session ${session.token} exists already (${existing}); this setup asks for ${asked}: ` +
+        'tear the session down first',
+    );
+  }
+}
+
+function describe(owner: { uid: number; gid: number }, bytes: bigint, pool: string): string {
+  return `uid ${owner.uid} gid ${owner.gid}, ${formatBytes(bytes)} in pool ${pool}`;
 }

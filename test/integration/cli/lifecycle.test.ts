@@ -123,6 +123,31 @@ describe('Slurm steps through dw_wlm_cli', () => {
     expect((await registry.pools())[0]?.free).toBe(6);
   });
 
+  it('refuses a repeated setup that asks for another owner or size, changing nothing', async () => {
+    const job = script('job.sh', '#!/bin/bash\n#DW jobdw capacity=1GiB\n');
+    expect((await cli(setupArgs('78', 'wlm_pool:1GiB', job))).code).toBe(0);
+    const first = await registry.getSession('78');
+    const bigger = await cli(setupArgs('78', 'wlm_pool:2GiB', job));
+    expect(bigger).toMatchObject({
+      output:
+        'session 78 exists already (uid 1001 gid 1002, 1 GiB in pool wlm_pool); this setup ' +
+        'asks for uid 1001 gid 1002, 2 GiB in pool wlm_pool: tear the session down first\n',
+      code: 1,
+    });
+    const otherUser = setupArgs('78', 'wlm_pool:1GiB', job);
+    otherUser[otherUser.indexOf('1001')] = '1003';
+    expect(await cli(otherUser)).toMatchObject({
+      output:
+        'session 78 exists already (uid 1001 gid 1002, 1 GiB in pool wlm_pool); this setup ' +
+        'asks for uid 1003 gid 1002, 1 GiB in pool wlm_pool: tear the session down first\n',
+      code: 1,
+    });
+    expect(await registry.getSession('78')).toEqual(first);
+    expect(await cli(['--function', 'teardown', '--token', '78', '--job', job])).toMatchObject({
+      code: 0,
+    });
+  });
+
   it('repeats a step without allocating twice or failing', async () => {
     const job = script('job.sh', '#!/bin/bash\n#DW jobdw capacity=1GiB\n');
     expect((await cli(setupArgs('77', 'wlm_pool:1GiB', job))).code).toBe(0);

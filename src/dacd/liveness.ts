@@ -62,6 +62,10 @@ export class HostLiveness {
       await lease.revoke().catch(() => undefined);
       throw error;
     }
+    if (this.stopped) {
+      await lease.revoke().catch(() => undefined); // stopped while claiming
+      return;
+    }
     this.lease = lease;
     this.options.log.info({ lease: lease.id, ttl: this.options.ttlSeconds }, 'host is alive');
   }
@@ -92,6 +96,8 @@ export class HostLiveness {
           this.lease = undefined;
         }
       }
+      // A renewal that was under way when stop() revoked the lease must not claim anew.
+      if (this.stopped) return;
       if (!this.lease) await this.establish();
       this.schedule(this.renewalMs());
     } catch (error) {

@@ -497,12 +497,18 @@ export class Registry extends RegistryReader {
         { prefix: this.keys.legacySessionSummaries(), keysOnly: true },
       ]);
       const [sessionKvs = [], bucketKvs = []] = snapshot.ranges;
-      const expected = new Map(names.map((name) => [name, [] as SessionSummary[]]));
-      for (const kv of sessionKvs) {
-        const session = decodeRecord(SessionRecord, kv.key, kv.value);
-        expected.get(summaryBucketOf(session.token))!.push(summariseSession(session));
-      }
       const stored = new Map(bucketKvs.map((kv) => [kv.key, kv]));
+      const expected = new Map(names.map((name) => [name, [] as SessionSummary[]]));
+      const sessionsPrefix = this.keys.sessions();
+      for (const kv of sessionKvs) {
+        const session = decodeOrUndefined(SessionRecord, kv.key, kv.value);
+        // A session record that cannot be read keeps the summary it had, so that Slurm still
+        // sees the session (and tears it down); it never stops a dacd from starting.
+        const summary = session
+          ? summariseSession(session)
+          : this.storedSummary(stored, kv.key.slice(sessionsPrefix.length));
+        if (summary) expected.get(summaryBucketOf(summary.token))!.push(summary);
+      }
       let settled = true;
       for (const [name, summaries] of expected) {
         summaries.sort(byToken);
@@ -534,13 +540,28 @@ export class Registry extends RegistryReader {
     throw new ContentionError('session summaries: too many concurrent updates; restart dacd');
   }
 
-  /** The summaries of the sessions recorded now whose tokens fall in `bucket`, by token. */
+  /** The summary of `token` in its stored bucket, if the bucket can be read and lists it. */
+  private storedSummary(
+    buckets: ReadonlyMap<string, KeyValue>,
+    token: string,
+  ): SessionSummary | undefined {
+    const kv = buckets.get(this.keys.summaryBucket(summaryBucketOf(token)));
+    return (kv && this.readableBucket(kv))?.find((summary) => summary.token === token);
+  }
+
+  /**
+   * The summaries of the sessions recorded now whose tokens fall in `bucket`, by token. A
+   * session record that cannot be read has none (its bucket could not be read either).
+   */
   private async bucketFromSessions(bucket: string): Promise<SessionSummary[]> {
     const prefix = this.keys.sessions();
     const { kvs } = await this.store.range(prefix);
     return kvs
       .filter((kv) => summaryBucketOf(kv.key.slice(prefix.length)) === bucket)
-      .map((kv) => summariseSession(decodeRecord(SessionRecord, kv.key, kv.value)))
+      .flatMap((kv) => {
+        const session = decodeOrUndefined(SessionRecord, kv.key, kv.value);
+        return session ? [summariseSession(session)] : [];
+      })
       .sort(byToken);
   }
 

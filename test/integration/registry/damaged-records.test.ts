@@ -8,6 +8,8 @@
 import { RecordError } from '../../../src/errors/errors';
 import { HostUsageRecord } from '../../../src/registry/model';
 import { decodeRecord } from '../../../src/registry/record-codec';
+import { summaryBucketOf } from '../../../src/registry/session-summary';
+import { SlurmReader } from '../../../src/registry/slurm-reader';
 import { runBinary } from '../../support/cli';
 import {
   addHosts,
@@ -106,5 +108,49 @@ describe('a damaged record of one host', () => {
       default: { bricks: 2, allocated: 0 },
     });
     await expectUsageConsistent(fixture.store, fixture.registry);
+  });
+});
+
+describe('a damaged session record', () => {
+  /** A token other than `token` whose summary shares its bucket. */
+  function neighbourOf(token: string): string {
+    for (let n = 100; ; n++) {
+      if (String(n) !== token && summaryBucketOf(String(n)) === summaryBucketOf(token)) {
+        return String(n);
+      }
+    }
+  }
+
+  it('never stops a dacd from starting, and Slurm still sees the session', async () => {
+    const { registry, store } = fixture;
+    await request('41', 1);
+    await request('42', 1);
+    const reader = new SlurmReader(store, registry.keys);
+    const before = await reader.sessionSummaries();
+    await store.put(registry.keys.session('42'), '{garbage');
+    // What dacd does at start: no error, nothing to rewrite.
+    expect(await registry.writeMissingSummaries()).toEqual([]);
+    expect(await reader.sessionSummaries()).toEqual(before);
+    // The operator's view names the key.
+    await expect(registry.sessions()).rejects.toThrow(
+      new RecordError(registry.keys.session('42'), 'not valid JSON'),
+    );
+  });
+
+  it('does not stop setups and teardowns of the sessions in its summary bucket', async () => {
+    const { registry, store } = fixture;
+    await request('42', 1);
+    await store.put(registry.keys.session('42'), '{garbage');
+    const neighbour = neighbourOf('42');
+    await request(neighbour, 1);
+    expect((await registry.releaseSession(neighbour))?.token).toBe(neighbour);
+    // Also when the bucket itself was damaged: it is rebuilt from the sessions that can be read.
+    await store.put(registry.keys.summaryBucket(summaryBucketOf('42')), '{garbage');
+    await request(neighbour, 1);
+    const reader = new SlurmReader(store, registry.keys);
+    // The damaged session has no summary now: show_sessions says so rather than hide it.
+    await expect(reader.sessionSummaries()).rejects.toThrow(
+      'etcd holds 2 sessions but 1 session summaries',
+    );
   });
 });

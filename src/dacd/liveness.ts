@@ -4,11 +4,13 @@
  * written (registry/alive-claim.ts): a second dacd for a host that a live one serves is
  * refused. If the lease is lost (etcd unreachable for longer than the TTL), a new one is
  * granted and the key claimed again as soon as etcd answers; if another daemon has taken the
- * host meanwhile, `onTaken` is called and this one stops renewing.
+ * host meanwhile, `onTaken` is called and this one stops renewing. The daemon also watches its
+ * key: one deleted or overwritten by anybody else (by hand, or damaged) is claimed again at
+ * once, so the host is not left out of placement while its dacd runs.
  */
 import { hostname } from 'node:os';
 import { HostOwnedError, LeaseLostError } from '../errors/errors';
-import type { Keystore, Lease } from '../keystore/keystore';
+import type { Keystore, Lease, Watch, WatchEvent } from '../keystore/keystore';
 import type { Logger } from '../logging/logger';
 import type { AliveRecord } from '../registry/model';
 import type { Registry } from '../registry/registry';
@@ -27,6 +29,10 @@ export class HostLiveness {
   private lease: Lease | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The key was changed by somebody else: claim it again with the lease we hold. */
+  private claimNeeded = false;
+  private renewing = false;
+  private watch: Watch | undefined;
   private readonly machine = hostname();
 
   constructor(
@@ -41,7 +47,13 @@ export class HostLiveness {
    * HostOwnedError when a live daemon serves the host already.
    */
   async start(): Promise<void> {
+    const { revision } = await this.store.range(this.registry.keys.alive(this.host));
     await this.establish();
+    this.watch = await this.store.watchPrefix(
+      this.registry.keys.alive(this.host),
+      (event) => this.onKeyChange(event),
+      { fromRevision: revision + 1 },
+    );
     this.schedule(this.renewalMs());
   }
 
@@ -52,12 +64,7 @@ export class HostLiveness {
   private async establish(): Promise<void> {
     const lease = await this.store.grantLease(this.options.ttlSeconds);
     try {
-      await this.registry.markAlive(
-        this.host,
-        lease.id,
-        { pid: process.pid, machine: this.machine },
-        (current) => this.holderIsGone(current),
-      );
+      await this.claim(lease);
     } catch (error) {
       await lease.revoke().catch(() => undefined);
       throw error;
@@ -70,6 +77,15 @@ export class HostLiveness {
     this.options.log.info({ lease: lease.id, ttl: this.options.ttlSeconds }, 'host is alive');
   }
 
+  private claim(lease: Lease): Promise<void> {
+    return this.registry.markAlive(
+      this.host,
+      lease.id,
+      { pid: process.pid, machine: this.machine },
+      (current) => this.holderIsGone(current),
+    );
+  }
+
   /**
    * A record of this machine whose process is this one (an earlier lease of ours) or no longer
    * runs (a dacd killed before its lease ran out) may be replaced at once.
@@ -79,13 +95,25 @@ export class HostLiveness {
     return current.pid === process.pid || !processRuns(current.pid);
   }
 
+  private onKeyChange(event: WatchEvent): void {
+    if (this.stopped || event.kv.key !== this.registry.keys.alive(this.host)) return;
+    // Our own claims, and the deletion that follows a lease we lost (renew handles that).
+    if (event.type === 'put' && event.kv.lease === this.lease?.id) return;
+    if (event.type === 'delete' && this.lease === undefined) return;
+    this.options.log.warn({ change: event.type }, 'liveness key changed by another; claiming it');
+    this.claimNeeded = true;
+    if (!this.renewing) this.schedule(0);
+  }
+
   private schedule(delayMs: number): void {
     if (this.stopped) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.renew(), delayMs);
   }
 
   private async renew(): Promise<void> {
     const log = this.options.log;
+    this.renewing = true;
     try {
       if (this.lease) {
         try {
@@ -98,8 +126,17 @@ export class HostLiveness {
       }
       // A renewal that was under way when stop() revoked the lease must not claim anew.
       if (this.stopped) return;
-      if (!this.lease) await this.establish();
-      this.schedule(this.renewalMs());
+      if (!this.lease) {
+        await this.establish();
+        this.claimNeeded = false;
+      } else if (this.claimNeeded) {
+        this.claimNeeded = false;
+        await this.claim(this.lease).catch((error: unknown) => {
+          this.claimNeeded = true;
+          throw error;
+        });
+      }
+      this.schedule(this.claimNeeded ? 0 : this.renewalMs());
     } catch (error) {
       if (error instanceof HostOwnedError) {
         log.error({ err: error }, 'another daemon serves this host now; stopping its work');
@@ -109,6 +146,8 @@ export class HostLiveness {
       }
       log.error({ err: error }, 'lease keepalive failed; retrying');
       this.schedule(Math.min(RETRY_MS, this.renewalMs() / 2));
+    } finally {
+      this.renewing = false;
     }
   }
 
@@ -116,6 +155,7 @@ export class HostLiveness {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.watch?.close().catch(() => undefined);
     const lease = this.lease;
     this.lease = undefined;
     if (lease) await lease.revoke();

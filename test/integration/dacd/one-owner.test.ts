@@ -91,4 +91,27 @@ describe('one dacd per host', () => {
     expect(JSON.parse(kv.value)).toMatchObject({ pid: 4242, machine: 'elsewhere' });
     await other.revoke();
   });
+
+  it('claims its key again at once when somebody deletes or damages it while it runs', async () => {
+    const c = (cluster = await DacdCluster.start('one-owner-repair', ['dac1'], {
+      leaseTtlSeconds: 60,
+    }));
+    const key = new KeyLayout(c.prefix).alive('dac1');
+    const owner = c.dacd('dac1');
+    const lease = (await c.store.get(key))!.lease;
+    const restored = async () => {
+      // Within a few seconds, far less than the 30 s until the next renewal.
+      for (let i = 0; i < 100; i++) {
+        const kv = await c.store.get(key);
+        if (kv && kv.lease === lease) return JSON.parse(kv.value) as Record<string, unknown>;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the liveness key was not claimed again');
+    };
+    await c.store.put(key, '{garbage');
+    expect(await restored()).toMatchObject({ host: 'dac1', pid: owner.pid, machine: hostname() });
+    await c.store.delete(key);
+    expect(await restored()).toMatchObject({ host: 'dac1', pid: owner.pid });
+    expect(owner.log()).toContain('liveness key changed by another; claiming it');
+  });
 });

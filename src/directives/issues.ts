@@ -33,7 +33,8 @@ export type IssueCode =
   | 'duplicate_directive'
   | 'unknown_pool'
   | 'exceeds_pool'
-  | 'exceeds_buffer_limit';
+  | 'exceeds_buffer_limit'
+  | 'too_much_staging';
 
 /** One problem with one directive line. */
 export interface DirectiveIssue {

@@ -94,10 +94,41 @@ export function validateDirectives(
     });
   }
 
+  checkStagingSize(directives, issues);
   const checked =
     options.pools === undefined ? directives : applyPools(directives, options, issues);
   issues.sort((a, b) => a.line - b.line);
   return { directives: checked, issues };
+}
+
+/**
+ * The most the stage requests of one job may take, in bytes of their JSON: they are kept in
+ * the job's session record, and every write of that record is one etcd request, which etcd
+ * refuses above 1.5 MiB (its default `--max-request-bytes`).
+ */
+export const MAX_STAGING_BYTES = 1024 * 1024;
+
+/** Report the first stage line past MAX_STAGING_BYTES: the job could never be set up. */
+function checkStagingSize(directives: readonly Directive[], issues: DirectiveIssue[]): void {
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  for (const directive of directives) {
+    if (directive.kind !== 'stage_in' && directive.kind !== 'stage_out') continue;
+    const { source, destination, type } = directive;
+    bytes += encoder.encode(JSON.stringify({ source, destination, type })).length + 1;
+    if (bytes > MAX_STAGING_BYTES) {
+      issues.push({
+        line: directive.line,
+        directive: `#DW ${directive.kind}`,
+        code: 'too_much_staging',
+        message:
+          `the stage_in and stage_out lines up to here take more than ` +
+          `${formatBytes(MAX_STAGING_BYTES)}, the most one job's record can hold; ` +
+          'stage a directory or a type=list file instead of many single files',
+      });
+      return;
+    }
+  }
 }
 
 /** Why a referenced buffer is not available to the job, if it is not. */

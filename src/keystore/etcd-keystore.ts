@@ -9,6 +9,7 @@
 import {
   Etcd3,
   GRPCInvalidArgumentError,
+  GRPCResourceExhastedError,
   isRecoverableError,
   type IKeyValue,
   type Watcher,
@@ -151,9 +152,10 @@ export class EtcdKeystore implements Keystore {
         }
         throw error;
       }
-      if (error instanceof GRPCInvalidArgumentError) {
-        // etcd answered, and refused the request itself (e.g. "request is too large"): it
-        // would refuse it again, so say what etcd said instead of calling it unreachable.
+      if (error instanceof GRPCInvalidArgumentError || error instanceof GRPCResourceExhastedError) {
+        // etcd answered, and refused the request itself (e.g. "request is too large", or a
+        // message over its gRPC limit): it would refuse it again, so say what etcd said
+        // instead of calling it unreachable.
         const said = error.message.replace(/^\d+ [A-Z_]+: /, '');
         throw new ValidationError(refusedMessage(said), {
           detail: what,

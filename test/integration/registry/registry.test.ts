@@ -4,7 +4,9 @@ import {
   NotFoundError,
   RecordError,
 } from '../../../src/errors/errors';
+import { MAX_STAGING_BYTES } from '../../../src/directives/validate';
 import { KeyLayout } from '../../../src/registry/keys';
+import type { StageRequest } from '../../../src/registry/model';
 import { Registry } from '../../../src/registry/registry';
 import type { Keystore, Lease } from '../../../src/keystore/keystore';
 import { testEtcdStore } from '../../support/test-etcd';
@@ -57,6 +59,38 @@ describe('Registry on a real etcd', () => {
     const [pool] = await registry.pools();
     expect(pool).toMatchObject({ name: 'default', granularityBytes: GRAN, quantity: 8, free: 4 });
     expect(pool?.unavailable).toBe(4);
+  });
+
+  it('stores and releases a job with the most staging job_process accepts', async () => {
+    await addHost('h1', 2);
+    const stageIn: StageRequest[] = [];
+    let bytes = 0;
+    for (let i = 0; ; i++) {
+      const request: StageRequest = {
+        source: `/home/user/inputs/file-${i}.dat`,
+        destination: `$DW_JOB_STRIPED/inputs/file-${i}.dat`,
+        type: 'file',
+      };
+      const size = JSON.stringify(request).length + 1;
+      if (bytes + size > MAX_STAGING_BYTES) break;
+      bytes += size;
+      stageIn.push(request);
+    }
+    const { session } = await registry.createSession({
+      token: '9100',
+      kind: 'job',
+      owner: { uid: 1, gid: 1 },
+      pool: 'default',
+      requestedBytes: GRAN,
+      // The limit is for stage_in and stage_out lines together.
+      stageIn: stageIn.slice(0, 5000),
+      stageOut: stageIn.slice(5000),
+    });
+    expect(session.stageIn).toHaveLength(5000);
+    expect((await registry.getSession('9100'))?.record.stageOut).toHaveLength(
+      stageIn.length - 5000,
+    );
+    expect((await registry.releaseSession('9100'))?.token).toBe('9100');
   });
 
   it('allocates a session spread over hosts and frees it on release', async () => {

@@ -693,3 +693,42 @@ describe('parseJobScript', () => {
     expect(valid.length + invalid.length).toBeGreaterThanOrEqual(70);
   });
 });
+
+describe('how much staging one job may ask for', () => {
+  const lines = (count: number) =>
+    Array.from({ length: count }, (_, i) =>
+      STAGE_IN(`/home/user/inputs/file-${i}.dat`, `$DW_JOB_STRIPED/inputs/file-${i}.dat`),
+    );
+
+  it('accepts a thousand stage lines', () => {
+    expect(parseJobScript(job(JOBDW, ...lines(1000))).issues).toEqual([]);
+  });
+
+  it('refuses, once, at the first stage line past what one etcd record can hold', () => {
+    const result = parseJobScript(job(JOBDW, ...lines(20000)));
+    expect(result.issues).toHaveLength(1);
+    const issue = result.issues[0]!;
+    // The request of stage line i is stored as this JSON (one byte more in the record).
+    let bytes = 0;
+    let first = 0;
+    for (let i = 0; bytes <= 1024 * 1024; i++) {
+      const request = {
+        source: `/home/user/inputs/file-${i}.dat`,
+        destination: `$DW_JOB_STRIPED/inputs/file-${i}.dat`,
+        type: 'file',
+      };
+      bytes += JSON.stringify(request).length + 1;
+      first = i;
+    }
+    // Script line 1 is the shebang and line 2 the jobdw: stage line i is script line i + 3.
+    expect(issue).toMatchObject({
+      code: 'too_much_staging',
+      directive: '#DW stage_in',
+      line: first + 3,
+    });
+    expect(issue.message).toBe(
+      "the stage_in and stage_out lines up to here take more than 1 MiB, the most one job's " +
+        'record can hold; stage a directory or a type=list file instead of many single files',
+    );
+  });
+});

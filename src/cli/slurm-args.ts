@@ -41,22 +41,21 @@ export async function readJobScript(path: string): Promise<string> {
  * refused without reading: opened non-blocking, so a FIFO with no writer cannot hang the call.
  */
 function readRegularFile(path: string, what: string): string {
+  const unreadable = (error: unknown) =>
+    new NotFoundError(
+      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    throw new NotFoundError(
-      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
+    throw unreadable(error);
   }
   try {
     if (!fstatSync(fd).isFile()) throw new ValidationError(`${what} ${path} is not a regular file`);
     return readFileSync(fd, 'utf8');
   } catch (error) {
-    if (error instanceof ValidationError) throw error;
-    throw new NotFoundError(
-      `cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
+    throw error instanceof ValidationError ? error : unreadable(error);
   } finally {
     closeSync(fd);
   }

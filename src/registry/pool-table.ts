@@ -131,6 +131,9 @@ export function poolTable(
     const kv = usageKvs[i]!;
     const host = childName(kv.key, usagePrefix);
     if (host === undefined) continue;
+    // Keys are unique, and each names its host: no host is counted twice. A host whose usage
+    // record cannot be read has one all the same.
+    counted += 1;
     let usage: ReturnType<typeof decodeHostUsage>;
     try {
       usage = decodeHostUsage(kv.key, kv.value);
@@ -138,11 +141,8 @@ export function poolTable(
     } catch (error) {
       if (!(error instanceof RecordError)) throw error;
       damaged.push(error);
-      counted += 1; // it has a usage record, just not one that can be read
       continue;
     }
-    // Keys are unique, and each names its host: no host is counted twice.
-    counted += 1;
     const usable = usage.enabled && alive.has(host);
     const names = Object.keys(usage.pools);
     for (let p = 0; p < names.length; p += 1) {

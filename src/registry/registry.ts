@@ -9,13 +9,7 @@
  * re-reads and tries again.
  */
 import { isDeepStrictEqual } from 'node:util';
-import {
-  ConflictError,
-  ContentionError,
-  NotFoundError,
-  RecordError,
-  ValidationError,
-} from '../errors/errors';
+import { ConflictError, ContentionError, NotFoundError, ValidationError } from '../errors/errors';
 import type { Compare, KeyValue, Keystore, LeaseId, TxnOp, Watch } from '../keystore/keystore';
 import { ceilDiv, formatBytes } from '../units/bytes';
 import type { KeyLayout } from './keys';
@@ -567,12 +561,7 @@ export class Registry extends RegistryReader {
 
   /** The summaries of a stored bucket, or undefined if it cannot be read (it is rewritten). */
   private readableBucket(kv: KeyValue): SessionSummary[] | undefined {
-    try {
-      return decodeRecord(SummaryBucketRecord, kv.key, kv.value).summaries;
-    } catch (error) {
-      if (error instanceof RecordError) return undefined;
-      throw error;
-    }
+    return decodeOrUndefined(SummaryBucketRecord, kv.key, kv.value)?.summaries;
   }
 
   /** Delete `keys`, in transactions etcd accepts (at most 128 operations each). */

@@ -74,10 +74,16 @@ describe('one dacd per host', () => {
     }));
     const key = new KeyLayout(c.prefix).alive('dac1');
     const lost = (await c.store.get(key))!.lease!;
-    // The lease is lost (as after a long partition), and another machine's dacd claims the host.
-    await c.store.revokeLease(lost);
+    // As after a long partition: dac1's lease ran out, another machine's dacd claimed the host,
+    // and dac1 comes back. Written in that end state at once (the key first, on the other
+    // lease, then dac1's lease revoked), since dac1 claims a free key again within moments.
     const other = await c.store.grantLease(60);
-    await c.registry.markAlive('dac1', other.id, { pid: 4242, machine: 'elsewhere' });
+    await c.store.put(
+      key,
+      JSON.stringify({ schemaVersion: 1, host: 'dac1', since: 1, pid: 4242, machine: 'elsewhere' }),
+      { lease: other.id },
+    );
+    await c.store.revokeLease(lost);
 
     const taken = c.dacd('dac1');
     expect(await taken.exited).toEqual({ code: 1, signal: null });

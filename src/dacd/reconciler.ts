@@ -277,16 +277,29 @@ export class Reconciler {
     if (requests.length === 0) return { bytes: 0, files: 0 };
     let lastWrite = 0;
     let writing: Promise<void> = Promise.resolve();
+    let latest: TransferProgress | undefined;
     const onProgress = (progress: TransferProgress) => {
+      latest = progress;
       const now = Date.now();
       if (now - lastWrite < this.progressIntervalMs) return;
       lastWrite = now;
       writing = writing.then(() => this.writeTransfer(context.session, phase, progress, false));
     };
     const stage = phase === 'DataIn' ? this.provider.stageIn : this.provider.stageOut;
-    const totals = await stage.call(this.provider, { ...context, onProgress });
-    await writing;
-    return totals;
+    try {
+      const totals = await stage.call(this.provider, { ...context, onProgress });
+      await writing;
+      return totals;
+    } catch (error) {
+      // The throttled writes may be far behind what was copied before the failure (a full
+      // buffer fills in well under a second): record the last counts as final, after the
+      // writes still on their way.
+      await writing;
+      if (latest && !context.signal.aborted) {
+        await this.writeTransfer(context.session, phase, latest, true);
+      }
+      throw error;
+    }
   }
 
   private async writeTransfer(

@@ -176,7 +176,10 @@ export const SessionRecord = z.object({
   lastError: z.object({ message: z.string(), detail: z.string().optional(), at: Epoch }).nullable(),
   /** Teardown was requested with --hurry: skip stage-out. */
   hurry: z.boolean(),
-  /** Counts of the current or last stage-in/out, written by dacd while it copies. */
+  /**
+   * Counts of the current or last stage-in/out, written by dacd while it copies; `done`: no
+   * more counts come for it (it finished, or failed with what it had written by then).
+   */
   transfer: z
     .object({
       phase: z.enum(['DataIn', 'DataOut']),

@@ -1,7 +1,9 @@
 /**
  * Real directory trees for the staging tests: a fixture tree with odd modes, set times, empty
- * and 5 MB files and a symbolic link, and a comparison of two trees entry by entry.
+ * and 5 MB files and a symbolic link, a comparison of two trees entry by entry, and small
+ * tmpfs mounts to fill up.
  */
+import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   lchownSync,
@@ -190,4 +192,76 @@ export function treeDifferences(source: string, destination: string): string[] {
   }
   for (const rel of to.keys()) if (!from.has(rel)) problems.push(`${rel}: not in the source`);
   return problems;
+}
+
+/** Whether this process may mount a tmpfs (root, with the capability: not in every container). */
+export function canMountTmpfs(): boolean {
+  if (!isRoot()) return false;
+  const probe = makeTempDir('dac-mount-probe-');
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    removeTempDir(probe);
+  }
+}
+
+/** Mount a tmpfs of `size` (`8m`) on `dir`, its root owned by `owner` (default root) mode 0700. */
+export function mountTmpfs(dir: string, size: string, owner = { uid: 0, gid: 0 }): void {
+  const options = `size=${size},mode=0700,uid=${owner.uid},gid=${owner.gid}`;
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+}
+
+/** Unmount `dir`; lazily if something (a stager killed late) still holds it. */
+export function unmountTmpfs(dir: string): void {
+  try {
+    execFileSync('umount', [dir], { stdio: 'ignore' });
+  } catch {
+    execFileSync('umount', ['-l', dir], { stdio: 'ignore' });
+  }
+}
+
+/**
+ * What a (partial) copy of `source` holds at `destination`, as the stager counts it: `files`,
+ * the regular files identical to their source, and `bytes`, the sizes of all regular files
+ * there, complete or not.
+ */
+export function stagedCounts(
+  source: string,
+  destination: string,
+): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  for (const [rel, entry] of listTree(destination)) {
+    if (entry.type !== 'file') continue;
+    bytes += entry.size;
+    if (readFileSync(join(destination, rel)).equals(readFileSync(join(source, rel)))) files += 1;
+  }
+  return { files, bytes };
+}
+
+/**
+ * A tree of `large` files of 3 MiB and eight small ones (2 bytes to 20 KiB), some in a
+ * subdirectory: `large` times 3 MiB and a little more.
+ */
+export function buildSpaceTree(root: string, large: number): TreeSummary {
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  const regularFiles: string[] = [];
+  let bytes = 0;
+  const add = (rel: string, size: number): void => {
+    writeFileSync(join(root, rel), randomContent(size));
+    regularFiles.push(rel);
+    bytes += size;
+  };
+  add('a-tiny', 2);
+  for (let index = 0; index < large; index += 1) {
+    add(index % 2 === 0 ? `big${index}` : join('sub', `big${index}`), 3 * 1024 * 1024);
+  }
+  for (let index = 0; index < 7; index += 1) {
+    add(index % 2 === 0 ? `small${index}` : join('sub', `small${index}`), 1000 + index * 3000);
+  }
+  return { files: regularFiles.length, bytes, regularFiles };
 }

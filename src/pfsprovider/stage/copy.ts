@@ -39,7 +39,10 @@
  *
  * Counts describe the tree, whether a file was copied in this run or found complete: `files`
  * counts regular files and symbolic links (not directories), `bytes` the sizes of the regular
- * files.
+ * files. A copy that fails (the destination full, say) reports its counts once more before it
+ * rejects, after the large copies in flight have ended: what the destination then holds, the
+ * files and links completed and their bytes, plus the bytes a failed file copy left behind
+ * (normally none: copyFile removes its partial destination). An aborted copy does not.
  */
 import {
   accessSync,
@@ -68,7 +71,10 @@ import { directiveName, normalisePath, parseStageList, type StageDirection } fro
 
 export interface CopyOptions {
   signal: AbortSignal;
-  /** Cumulative counts, at most about four times a second, and once at the end. */
+  /**
+   * Cumulative counts, at most about four times a second, and once at the end, also when the
+   * copy fails (not when it is aborted).
+   */
   onProgress(progress: TransferProgress): void;
   /** The buffer roots, for the lines of list files. */
   roots: BufferRoots;
@@ -217,12 +223,22 @@ class Copier {
   }
 
   async run(transfers: readonly ResolvedTransfer[]): Promise<TransferProgress> {
-    for (const transfer of transfers) {
-      await this.nextStep();
-      if (transfer.type === 'list') await this.copyList(transfer);
-      else if (transfer.type === 'directory') await this.copyDirectory(transfer);
-      else await this.copyFileTransfer(transfer);
+    try {
+      for (const transfer of transfers) {
+        await this.nextStep();
+        if (transfer.type === 'list') await this.copyList(transfer);
+        else if (transfer.type === 'directory') await this.copyDirectory(transfer);
+        else await this.copyFileTransfer(transfer);
+      }
+    } catch (error) {
+      // The last throttled report may be far behind what was written before the failure.
+      if (!(error instanceof AbortedError) && !this.options.signal.aborted) this.report();
+      throw error;
     }
+    return this.report();
+  }
+
+  private report(): TransferProgress {
     const total = { bytes: this.bytes, files: this.files };
     this.options.onProgress(total);
     return total;
@@ -519,6 +535,7 @@ class Copier {
     try {
       copyFileSync(where.source, where.destination, constants.COPYFILE_FICLONE);
     } catch (error) {
+      this.countLeftBehind(where);
       throw this.copyFailure(error, where);
     }
     this.setFileTimes(where, source);
@@ -529,6 +546,7 @@ class Copier {
     try {
       await copyFile(where.source, where.destination, constants.COPYFILE_FICLONE);
     } catch (error) {
+      this.countLeftBehind(where);
       throw this.copyFailure(error, where);
     } finally {
       largeCopies -= 1;
@@ -540,9 +558,24 @@ class Copier {
     try {
       utimesSync(where.destination, seconds(source.atimeMs), seconds(source.mtimeMs));
     } catch (error) {
+      this.countLeftBehind(where);
       throw this.failure(error, where, 'destination');
     }
     this.count(source.size);
+  }
+
+  /**
+   * A file copy failed: count the bytes it left in the destination (not as a file: it is not
+   * complete), so that the counts say what the destination holds. Anything that was in the way
+   * was removed before the copy, so what is there now is ours.
+   */
+  private countLeftBehind(where: Where): void {
+    try {
+      const left = lstatSync(where.destination);
+      if (left.isFile()) this.bytes += left.size;
+    } catch {
+      // Nothing left (copyFile removes its partial destination), or nothing we can see.
+    }
   }
 
   private copySymlink(where: Where, source: Stats, mayExist: boolean): void {
@@ -708,8 +741,8 @@ class Copier {
       case 'ENOSPC':
         return new StageError(
           this.options.direction === 'in'
-            ? `the buffer is full while ${staging}`
-            : `the file system is full while ${staging}`,
+            ? `the buffer is full (no space left on device) while ${staging}`
+            : `the file system is full (no space left on device) while ${staging}`,
           options,
         );
       case 'EDQUOT':

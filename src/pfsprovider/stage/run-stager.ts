@@ -81,6 +81,8 @@ export function runStager(options: RunStagerOptions): Promise<TransferProgress> 
     );
 
     let result: TransferProgress | undefined;
+    /** The last counts the child reported: what a failed copy wrote, for the log. */
+    let latest: TransferProgress = { bytes: 0, files: 0 };
     let failure: Error | undefined;
     let aborted = false;
     let settled = false;
@@ -140,8 +142,9 @@ export function runStager(options: RunStagerOptions): Promise<TransferProgress> 
       }
       if (message.type === 'progress') {
         if (!aborted && result === undefined && failure === undefined) {
+          latest = { bytes: message.bytes, files: message.files };
           try {
-            options.onProgress({ bytes: message.bytes, files: message.files });
+            options.onProgress(latest);
           } catch (error) {
             // Progress is informational: a failing report must not take dacd down.
             log.warn({ err: error, stagerPid: child.pid }, 'stage progress report failed');
@@ -168,7 +171,7 @@ export function runStager(options: RunStagerOptions): Promise<TransferProgress> 
         log.info({ stagerPid: child.pid, elapsedMs, ...result }, 'stager finished');
         settle(undefined);
       } else if (failure !== undefined) {
-        log.warn({ stagerPid: child.pid, elapsedMs, err: failure }, 'stager failed');
+        log.warn({ stagerPid: child.pid, elapsedMs, ...latest, err: failure }, 'stager failed');
         settle(failure);
       } else {
         const how = killedBy ? `was killed by ${killedBy}` : `exited with code ${code}`;
@@ -177,7 +180,7 @@ export function runStager(options: RunStagerOptions): Promise<TransferProgress> 
           detail: `exit code ${code}, signal ${killedBy}; last lines on stderr:\n${stderr}`,
         });
         log.warn(
-          { stagerPid: child.pid, elapsedMs, err: error, detail: error.detail },
+          { stagerPid: child.pid, elapsedMs, ...latest, err: error, detail: error.detail },
           'stager died',
         );
         settle(error);

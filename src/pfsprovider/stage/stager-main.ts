@@ -12,7 +12,8 @@
  * - stdout: JSON lines `{"type":"progress","bytes":N,"files":N}`, then exactly one of
  *   `{"type":"done","bytes":N,"files":N}` (exit code 0) or
  *   `{"type":"error","kind":"user"|"transient","message":"...","detail":"..."}` (exit code 1;
- *   `message` is for the job owner, the optional `detail` for the log).
+ *   `message` is for the job owner, the optional `detail` for the log). A copy that fails
+ *   writes a last progress line first, with what it did write (see copy.ts).
  *   Nothing else is written to stdout; debug text goes to stderr.
  */
 import { execFileSync } from 'node:child_process';

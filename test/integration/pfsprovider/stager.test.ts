@@ -33,15 +33,20 @@ import { makeStager, runStager, stagerScriptPath } from '../../../src/pfsprovide
 import type { SessionRecord, StageRequest } from '../../../src/registry/model';
 import { sessionRecord } from '../../support/session-record';
 import {
+  buildSpaceTree,
   buildTree,
+  canMountTmpfs,
   chownTree,
   isRoot,
   listTree,
   makeTempDir,
+  mountTmpfs,
   NOBODY,
   NOGROUP,
   removeTempDir,
+  stagedCounts,
   treeDifferences,
+  unmountTmpfs,
 } from '../../support/stage-tree';
 
 const silent = pino({ enabled: false });
@@ -295,6 +300,52 @@ const directory = (source: string, destination: string): StageRequest => ({
       const error = await rejection(run([file(missing, '$DW_JOB_STRIPED/x')]));
       expect(error).toBeInstanceOf(StageError);
       expect(error.message).toBe(`stage_in source ${missing} does not exist`);
+    });
+  });
+
+  // A full file system needs a small one: a tmpfs, owned by the owner like a buffer.
+  (canMountTmpfs() ? describe : describe.skip)('when the buffer fills up', () => {
+    let fullBase: string;
+    let small: string | undefined;
+
+    beforeAll(() => {
+      fullBase = makeTempDir('dac-stager-full-');
+      const mountPoint = join(fullBase, 'buffer');
+      mkdirSync(mountPoint);
+      mountTmpfs(mountPoint, '8m', NOBODY_OWNER);
+      small = mountPoint;
+    });
+
+    afterAll(() => {
+      try {
+        if (small) unmountTmpfs(small);
+      } finally {
+        small = undefined;
+        removeTempDir(fullBase);
+      }
+    });
+
+    it('reports the files completed and the bytes in the buffer, and names the path', async () => {
+      const source = join(home, 'tree');
+      const tree = buildSpaceTree(source, 5);
+      chownTree(source, NOBODY, NOGROUP);
+      const progress: TransferProgress[] = [];
+      const error = await rejection(
+        makeStager()(
+          context(session([directory(source, '$DW_JOB_STRIPED/data')]), progress),
+          'in',
+          { DW_JOB_STRIPED: small! },
+        ),
+      );
+      const staged = stagedCounts(source, join(small!, 'data'));
+      expect(staged.files).toBeGreaterThan(0);
+      expect(staged.files).toBeLessThan(tree.files);
+      expect(progress.at(-1)).toEqual(staged);
+      expect(error).toBeInstanceOf(StageError);
+      expect(error.message).toMatch(
+        /^the buffer is full \(no space left on device\) while staging \S+ to \$DW_JOB_STRIPED\/data\/\S+$/,
+      );
+      expect(error.message).toContain(`while staging ${source}/`);
     });
   });
 

@@ -80,7 +80,10 @@ interface Fixture {
 
 let fixtures: Fixture[] = [];
 
-async function setUp(faults = '', options: { leftovers?: Set<string> } = {}): Promise<Fixture> {
+async function setUp(
+  faults = '',
+  options: { leftovers?: Set<string>; progressIntervalMs?: number } = {},
+): Promise<Fixture> {
   const store = new MemoryKeystore();
   const registry = new Registry(store, new KeyLayout('/t/'));
   await registry.ensurePool('pool', 100n * GiB);
@@ -97,7 +100,7 @@ async function setUp(faults = '', options: { leftovers?: Set<string> } = {}): Pr
   const removed: string[] = [];
   const leftovers = options.leftovers;
   const reconciler = new Reconciler(store, registry, wrapped, 'hostA', silent, {
-    progressIntervalMs: 0,
+    progressIntervalMs: options.progressIntervalMs ?? 0,
     retryDelayMs: 10,
     ...(leftovers
       ? {
@@ -221,6 +224,25 @@ describe('Reconciler', () => {
     await requestPhase(registry, '102', 'DataIn', wait);
     await watch.close();
     expect(seen).toEqual(expect.arrayContaining([10n, 20n, 12345n]));
+  });
+
+  it('records the last counts of a stage that fails, however recent the last write', async () => {
+    const { registry, provider, reconciler } = await setUp('', { progressIntervalMs: 60000 });
+    provider.progressSteps = [
+      { bytes: 2, files: 1 },
+      { bytes: 58_000_000, files: 12 },
+    ];
+    provider.stageError = new StageError('the buffer is full (no space left on device)');
+    await reconciler.start();
+    await jobOnHostA(registry, '108');
+    await waitForPhase(registry, '108', 'Setup', wait);
+    await expect(requestPhase(registry, '108', 'DataIn', wait)).rejects.toThrow(StepFailedError);
+    expect((await session(registry, '108')).transfer).toMatchObject({
+      phase: 'DataIn',
+      bytes: 58_000_000n,
+      files: 12,
+      done: true,
+    });
   });
 
   it('reports a user error as the step error, without retrying', async () => {

@@ -25,14 +25,18 @@ import { copyTransfers, type CopyOptions } from '../../../src/pfsprovider/stage/
 import { resolveTransfers } from '../../../src/pfsprovider/stage/resolve';
 import type { StageRequest } from '../../../src/registry/model';
 import {
+  buildSpaceTree,
   buildTree,
+  canMountTmpfs,
   fixtureMtime,
-  isRoot,
   listTree,
   makeTempDir,
+  mountTmpfs,
   randomContent,
   removeTempDir,
+  stagedCounts,
   treeDifferences,
+  unmountTmpfs,
   type TreeSummary,
 } from '../../support/stage-tree';
 
@@ -499,41 +503,55 @@ describe('progress', () => {
   });
 });
 
-/** Whether this process may mount a tmpfs (root, with the capability: not in every container). */
-function canMountTmpfs(): boolean {
-  if (!isRoot()) return false;
-  const probe = makeTempDir('dac-mount-probe-');
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'ignore' });
-    execFileSync('umount', [probe], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    removeTempDir(probe);
-  }
-}
-
 // A full file system needs a small one: a tmpfs.
 (canMountTmpfs() ? describe : describe.skip)('a full buffer', () => {
   let mounted: string | undefined;
 
   afterEach(() => {
-    if (mounted) execFileSync('umount', [mounted]);
+    if (mounted) unmountTmpfs(mounted);
     mounted = undefined;
   });
 
-  it('says the buffer is full, naming what was being staged', async () => {
+  /** A tmpfs of `size` as the buffer. */
+  function smallBuffer(size: string): string {
     const small = join(base, 'small');
     mkdirSync(small);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
+    mountTmpfs(small, size);
     mounted = small;
     roots = { DW_JOB_STRIPED: small };
+    return small;
+  }
+
+  it('says the buffer is full, naming what was being staged', async () => {
+    const small = smallBuffer('256k');
     const big = join(home, 'big');
     writeFileSync(big, randomContent(2 * 1024 * 1024));
     const error = await rejection(stage([file(big, '$DW_JOB_STRIPED/big')]));
     expect(error).toBeInstanceOf(StageError);
-    expect(error.message).toBe(`the buffer is full while staging ${big} to $DW_JOB_STRIPED/big`);
+    expect(error.message).toBe(
+      `the buffer is full (no space left on device) while staging ${big} to $DW_JOB_STRIPED/big`,
+    );
     rmSync(join(small, 'big'), { force: true });
+  });
+
+  it('reports, before it fails, the files completed and the bytes in the buffer', async () => {
+    const small = smallBuffer('8m');
+    const source = join(home, 'tree');
+    const tree = buildSpaceTree(source, 5);
+    const progress: TransferProgress[] = [];
+    const error = await rejection(
+      stage([directory(source, '$DW_JOB_STRIPED/tree')], 'in', {
+        onProgress: (p) => progress.push(p),
+      }),
+    );
+    const staged = stagedCounts(source, join(small, 'tree'));
+    expect(staged.files).toBeGreaterThan(0);
+    expect(staged.files).toBeLessThan(tree.files);
+    expect(progress.at(-1)).toEqual(staged);
+    expect(error).toBeInstanceOf(StageError);
+    expect(error.message).toMatch(
+      /^the buffer is full \(no space left on device\) while staging \S+ to \$DW_JOB_STRIPED\/tree\/\S+$/,
+    );
+    expect(error.message).toContain(`while staging ${source}/`);
   });
 });

@@ -23,7 +23,7 @@ import {
   SessionRecord,
   SummaryBucketRecord,
   type AccessMode,
-  type SessionSummary,
+  SessionSummary,
   type BrickRef,
   type Brick,
   type StageRequest,
@@ -77,6 +77,24 @@ export interface HostRegistration {
   bricks: Brick[];
   /** Only used when the host is first registered; an operator's drain survives restarts. */
   enabled?: boolean;
+}
+
+/**
+ * The summary of a session whose record cannot be read and whose stored summary is lost too:
+ * its token, and its id (the session key was created by the transaction that took the id, so
+ * its create revision is the id); owner, size and nodes unknown (0). Slurm then still sees the
+ * session, and its teardown frees it. Undefined if the key does not end in a valid token.
+ */
+function placeholderSummary(token: string, kv: KeyValue): SessionSummary | undefined {
+  const summary = SessionSummary.safeParse({
+    id: kv.createRevision,
+    token,
+    uid: 0,
+    createdAt: 0,
+    bytes: '0',
+    nodes: 0,
+  });
+  return summary.success ? summary.data : undefined;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -496,11 +514,13 @@ export class Registry extends RegistryReader {
       const sessionsPrefix = this.keys.sessions();
       for (const kv of sessionKvs) {
         const session = decodeOrUndefined(SessionRecord, kv.key, kv.value);
-        // A session record that cannot be read keeps the summary it had, so that Slurm still
-        // sees the session (and tears it down); it never stops a dacd from starting.
+        // A session record that cannot be read keeps the summary it had (or, with its bucket
+        // damaged too, gets a placeholder), so that Slurm still sees the session (and tears it
+        // down); it never stops a dacd from starting.
+        const token = kv.key.slice(sessionsPrefix.length);
         const summary = session
           ? summariseSession(session)
-          : this.storedSummary(stored, kv.key.slice(sessionsPrefix.length));
+          : (this.storedSummary(stored, token) ?? placeholderSummary(token, kv));
         if (summary) expected.get(summaryBucketOf(summary.token))!.push(summary);
       }
       let settled = true;
@@ -545,7 +565,8 @@ export class Registry extends RegistryReader {
 
   /**
    * The summaries of the sessions recorded now whose tokens fall in `bucket`, by token. A
-   * session record that cannot be read has none (its bucket could not be read either).
+   * session record that cannot be read gets a placeholder (its bucket could not be read
+   * either), so that the bucket still lists every session.
    */
   private async bucketFromSessions(bucket: string): Promise<SessionSummary[]> {
     const prefix = this.keys.sessions();
@@ -554,7 +575,10 @@ export class Registry extends RegistryReader {
       .filter((kv) => summaryBucketOf(kv.key.slice(prefix.length)) === bucket)
       .flatMap((kv) => {
         const session = decodeOrUndefined(SessionRecord, kv.key, kv.value);
-        return session ? [summariseSession(session)] : [];
+        const summary = session
+          ? summariseSession(session)
+          : placeholderSummary(kv.key.slice(prefix.length), kv);
+        return summary ? [summary] : [];
       })
       .sort(byToken);
   }

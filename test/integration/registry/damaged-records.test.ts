@@ -148,9 +148,24 @@ describe('a damaged session record', () => {
     await store.put(registry.keys.summaryBucket(summaryBucketOf('42')), '{garbage');
     await request(neighbour, 1);
     const reader = new SlurmReader(store, registry.keys);
-    // The damaged session has no summary now: show_sessions says so rather than hide it.
-    await expect(reader.sessionSummaries()).rejects.toThrow(
-      'etcd holds 2 sessions but 1 session summaries',
+    // The damaged session's summary is lost with its bucket: it is listed with what its key
+    // tells (token, id), so that Slurm keeps seeing it and the others are not hidden.
+    const damaged = await store.get(registry.keys.session('42'));
+    const summaries = await reader.sessionSummaries();
+    expect(summaries.map((s) => s.token).sort()).toEqual([neighbour, '42'].sort());
+    expect(summaries.find((s) => s.token === '42')).toEqual({
+      id: damaged!.createRevision,
+      token: '42',
+      uid: 0,
+      createdAt: 0,
+      bytes: 0n,
+      nodes: 0,
+    });
+    // The same when dacd rebuilds every bucket at its start.
+    await store.put(registry.keys.summaryBucket(summaryBucketOf('42')), '{garbage');
+    expect(await registry.writeMissingSummaries()).toEqual(expect.arrayContaining(['42']));
+    expect((await reader.sessionSummaries()).map((s) => s.token).sort()).toEqual(
+      [neighbour, '42'].sort(),
     );
   });
 });

@@ -16,6 +16,7 @@ import { dacdConfigFromEnv } from './config';
 import { HostLiveness } from './liveness';
 import { createProvider } from './provider-factory';
 import { Reconciler } from './reconciler';
+import { SummaryRepair } from './summary-repair';
 
 async function main(): Promise<void> {
   let log: Logger | undefined;
@@ -30,12 +31,14 @@ async function main(): Promise<void> {
     const hostLog = log.child({ host: config.hostName });
     const setup = createProvider(config);
     let reconciler: Reconciler | undefined = undefined; // set once started
+    let summaryRepair: SummaryRepair | undefined = undefined;
     let stopping = false;
     const stop = async (signal: string, error?: HostOwnedError): Promise<void> => {
       if (stopping) return;
       stopping = true;
       hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
       await reconciler?.stop();
+      await summaryRepair?.stop();
       await liveness?.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
       await store?.close();
       if (error) {
@@ -84,6 +87,8 @@ async function main(): Promise<void> {
     });
     if (stopping) return; // taken over while starting
     await reconciler.start();
+    summaryRepair = new SummaryRepair(store, registry, hostLog);
+    await summaryRepair.start();
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   } catch (error) {

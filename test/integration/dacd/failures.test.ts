@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { teardownSession } from '../../../src/lifecycle/teardown';
+import { summaryBucketOf } from '../../../src/registry/session-summary';
 import type { CliRun } from '../../support/cli';
 import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
 
@@ -292,6 +293,20 @@ describe('dacd failure behaviour', () => {
     expect(afterTeardown).toBeLessThan(files + 80);
     expect(await c.registry.getSession('5006')).toBeUndefined();
     expect(c.leftovers()).toEqual([]);
+  });
+
+  it('a summary bucket overwritten with garbage is rebuilt at once by dacd', async () => {
+    const c = (cluster = await DacdCluster.start('bucket', ['dac1']));
+    const job = c.file('job.sh', '#!/bin/bash\n#DW jobdw capacity=1GiB\n');
+    expect(await c.cli(setupArgs('5011', job, 'default:1GiB'))).toMatchObject(ok);
+    const before = await c.cli(['--function', 'show_sessions']);
+    expect(before.code).toBe(0);
+    await c.store.put(c.registry.keys.summaryBucket(summaryBucketOf('5011')), '{garbage');
+    await until('the rebuilt bucket', async () => {
+      const run = await c.cli(['--function', 'show_sessions']);
+      return run.code === 0 && run.output === before.output;
+    });
+    expect(c.dacd('dac1').log()).toContain('summary bucket cannot be read; rebuilding the buckets');
   });
 
   it('SIGTERM: dacd exits 0, its lease is gone, and the next start finishes the step', async () => {

@@ -11,12 +11,7 @@
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import { StoreUnavailableError, ValidationError } from '../errors/errors';
-import {
-  readTlsMaterial,
-  refusedMessage,
-  unavailableMessage,
-  type TlsMaterial,
-} from './etcd-connection';
+import { reachFailure, refusedMessage, unreachableError } from './etcd-connection';
 import {
   decodeRangeResponse,
   decodeTxnResponse,
@@ -26,12 +21,19 @@ import {
 import { GrpcStatusError, grpcUnaryCall } from './grpc-unary';
 import { connectH2, type H2Connection } from './h2-connection';
 import { prefixEnd } from './key-range';
+import { startOwnTimeDeadline } from './own-time-deadline';
 import type { KeyReader, KeyValue, RangeResult, RangeSpec, SnapshotResult } from './keystore';
+import { readTlsMaterial, type TlsMaterial } from './tls-files';
 import { checkSnapshotRanges } from './txn-limits';
 
 const RANGE = '/etcdserverpb.KV/Range';
 /** The gRPC method of `snapshot`'s request. */
 export const TXN = '/etcdserverpb.KV/Txn';
+
+/** The shortest try of one endpoint when there are several. */
+const MIN_TRY_MS = 1000;
+/** The pause before another round of the endpoints. */
+const ROUND_PAUSE_MS = 100;
 
 /** gRPC's status for a request etcd refuses as malformed (a missing key, too large, ...). */
 const GRPC_INVALID_ARGUMENT = 3;
@@ -167,24 +169,39 @@ export class EtcdGrpcReader implements KeyReader {
    */
   private async call<T>(path: string, message: Buffer, decode: (answer: Buffer) => T): Promise<T> {
     if (this.closed) throw new StoreUnavailableError('etcd reader is closed');
-    const deadline = Date.now() + this.config.timeoutMs;
-    // The failure of each endpoint tried, in the order of the settings.
+    const count = this.config.endpoints.length;
+    // One endpoint may take a share of the deadline (at least 1 s), so that a member whose
+    // machine is gone (connections hang) leaves time for the others.
+    const shareMs = count > 1 ? Math.max(MIN_TRY_MS, this.config.timeoutMs / count) : Infinity;
+    const budget = startOwnTimeDeadline(this.config.timeoutMs, () => undefined);
+    // The last failure of each endpoint tried, in the order of the settings.
     const failures: unknown[] = [];
-    for (const endpoint of this.config.endpoints) {
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) break;
-      try {
-        return decode(await this.send(endpoint, path, message, remaining));
-      } catch (error) {
-        // etcd answered and refused the request itself: every member would.
-        if (error instanceof GrpcStatusError && error.status === GRPC_INVALID_ARGUMENT) {
-          throw new ValidationError(refusedMessage(error.grpcMessage), { detail: endpoint });
+    try {
+      for (;;) {
+        for (const [index, endpoint] of this.config.endpoints.entries()) {
+          const remaining = budget.remainingMs();
+          if (remaining <= 0) break;
+          try {
+            return decode(await this.send(endpoint, path, message, Math.min(remaining, shareMs)));
+          } catch (error) {
+            // etcd answered and refused the request itself: every member would.
+            if (error instanceof GrpcStatusError && error.status === GRPC_INVALID_ARGUMENT) {
+              throw new ValidationError(refusedMessage(error.grpcMessage), { detail: endpoint });
+            }
+            failures[index] = error;
+          }
         }
-        failures.push(error);
+        // Every member refused the connection (or is unknown): nothing to wait for. Otherwise
+        // one may serve a moment later (it had no leader yet): another round, while time is left.
+        const reachable = failures.some((error) => reachFailure(error) === undefined);
+        if (count === 1 || !reachable || budget.remainingMs() <= ROUND_PAUSE_MS) break;
+        await new Promise((resolve) => setTimeout(resolve, ROUND_PAUSE_MS));
       }
+    } finally {
+      budget.cancel();
     }
     const endpoints = this.config.endpoints;
-    throw new StoreUnavailableError(unavailableMessage(this.config, failures), {
+    throw await unreachableError(this.config, this.tls, failures, {
       detail: failures.map((e, i) => `${endpoints[i]}: ${(e as Error).message}`).join('; '),
     });
   }

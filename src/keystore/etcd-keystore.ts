@@ -8,6 +8,7 @@
  */
 import {
   Etcd3,
+  GRPCDeadlineExceededError,
   GRPCInvalidArgumentError,
   GRPCResourceExhastedError,
   isRecoverableError,
@@ -23,8 +24,11 @@ import {
   type IPolicy,
 } from 'cockatiel';
 import type { EtcdConfig } from '../config/etcd-config';
-import { readTlsMaterial, refusedMessage, unavailableMessage } from './etcd-connection';
+import { refusedMessage, unavailableMessage, unreachableError } from './etcd-connection';
+import { tlsFailure } from './tls-failure';
+import { readTlsMaterial, type TlsMaterial } from './tls-files';
 import { prefixEnd } from './key-range';
+import { startOwnTimeDeadline, type OwnTimeDeadline } from './own-time-deadline';
 import { checkSnapshotRanges, checkTxnSize } from './txn-limits';
 import {
   DacError,
@@ -71,8 +75,14 @@ const RESULTS = { '==': 'Equal', '!=': 'NotEqual', '<': 'Less', '>': 'Greater' }
 
 /** The shortest try of a keepalive when there are several endpoints to try. */
 const KEEPALIVE_MIN_TRY_MS = 500;
-/** The pause between two tries of a keepalive. */
+/** The pause before another try of a keepalive when one failed. */
 const KEEPALIVE_PAUSE_MS = 50;
+/** How long a keepalive try runs alone before another one joins it. */
+const KEEPALIVE_HEDGE_MS = 400;
+/** The shortest try of any other request when there are several endpoints to try. */
+const MIN_TRY_MS = 1000;
+/** The pause before a request is tried again on a fresh pick of members. */
+const RETRY_PAUSE_MS = 100;
 
 function toKeyValue(kv: IKeyValue): KeyValue {
   const lease = String(kv.lease ?? '0');
@@ -86,6 +96,23 @@ function toKeyValue(kv: IKeyValue): KeyValue {
   };
 }
 
+/**
+ * A failure another try may not meet: the connection (refused, reset, silent), or etcd unable
+ * to serve it now (`no leader`, `leader changed`, `request timed out`, `too many requests`).
+ * Not a request etcd refuses for what it is (too large, invalid), nor a TLS failure.
+ */
+function isRetryable(error: unknown): boolean {
+  if (!(error instanceof Error) || !isRecoverableError(error)) return false;
+  // The try went to every member in turn (etcd3's retry policy), and TLS settings that fail
+  // will fail again: say why now rather than when the deadline passes.
+  if (tlsFailure(error)) return false;
+  return !(error instanceof GRPCResourceExhastedError) || isTooManyRequests(error);
+}
+
+function isTooManyRequests(error: Error): boolean {
+  return /too many requests/i.test(error.message);
+}
+
 function isLeaseNotFound(error: unknown): boolean {
   return error instanceof Error && /lease not found/i.test(error.message);
 }
@@ -93,10 +120,12 @@ function isLeaseNotFound(error: unknown): boolean {
 /** A Keystore backed by etcd. Construct one per process and `close()` it when done. */
 export class EtcdKeystore implements Keystore {
   private readonly client: Etcd3;
+  private readonly tls: TlsMaterial | undefined;
   private closed = false;
 
   constructor(private readonly config: EtcdConfig) {
     const tls = readTlsMaterial(config);
+    this.tls = tls;
     const credentials = tls
       ? {
           rootCertificate: tls.ca,
@@ -104,6 +133,10 @@ export class EtcdKeystore implements Keystore {
           ...(tls.key ? { privateKey: tls.key } : {}),
         }
       : undefined;
+    const perTryMs =
+      config.endpoints.length > 1
+        ? Math.max(MIN_TRY_MS, Math.floor(config.timeoutMs / config.endpoints.length))
+        : config.timeoutMs;
     // With several endpoints, a request that fails for a transport reason moves on to the
     // next endpoint; the overall deadline still bounds the whole call.
     const global: IPolicy =
@@ -117,8 +150,10 @@ export class EtcdKeystore implements Keystore {
       hosts: config.endpoints,
       ...(credentials ? { credentials } : {}),
       dialTimeout: config.timeoutMs,
+      // With several endpoints, one try may take a share of the deadline (at least 1 s): a
+      // member whose machine is gone, or a proposal lost with a killed leader, costs one try.
       defaultCallOptions: (context) =>
-        context.isStream ? {} : { deadline: Date.now() + config.timeoutMs },
+        context.isStream ? {} : { deadline: Date.now() + perTryMs },
       // A watch stream that broke is opened again (on another endpoint pick) within a second,
       // not after etcd3's default backoff of up to 30 s: a waiting CLI call has a 5 s budget.
       faultHandling: {
@@ -133,18 +168,22 @@ export class EtcdKeystore implements Keystore {
     });
   }
 
-  /** Run one request under our deadline and translate failures into DacErrors. */
+  /**
+   * Run one request under our deadline and translate failures into DacErrors. The deadline
+   * counts this process's own time (see own-time-deadline.ts). With several endpoints, a try
+   * that fails for a transport reason, or that etcd could not serve (no leader yet, a
+   * proposal lost with the old leader), is made again, on other members, while time is left.
+   */
   private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(`etcd client is closed (${what})`);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new DeadlineError(this.unavailableMessage(), { detail: what })),
-        this.config.timeoutMs,
+    let deadline: OwnTimeDeadline | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      deadline = startOwnTimeDeadline(this.config.timeoutMs, () =>
+        reject(new DeadlineError(this.unavailableMessage(), { detail: what })),
       );
     });
     try {
-      return await Promise.race([run(), deadline]);
+      return await Promise.race([this.tries(run, deadline!), expired]);
     } catch (error) {
       if (error instanceof DacError) {
         if (error instanceof DeadlineError) {
@@ -152,7 +191,10 @@ export class EtcdKeystore implements Keystore {
         }
         throw error;
       }
-      if (error instanceof GRPCInvalidArgumentError || error instanceof GRPCResourceExhastedError) {
+      if (
+        error instanceof GRPCInvalidArgumentError ||
+        (error instanceof GRPCResourceExhastedError && !isTooManyRequests(error))
+      ) {
         // etcd answered, and refused the request itself (e.g. "request is too large", or a
         // message over its gRPC limit): it would refuse it again, so say what etcd said
         // instead of calling it unreachable.
@@ -168,14 +210,44 @@ export class EtcdKeystore implements Keystore {
           cause: error,
         });
       }
-      // etcd3 reports the last failure of its pool: what it says of one endpoint only.
-      const failures = this.config.endpoints.length === 1 ? [error] : [];
-      throw new StoreUnavailableError(unavailableMessage(this.config, failures), {
+      // etcd3 reports the last failure of its pool: what it says of one endpoint only, unless
+      // it is a TLS failure of our settings or certificates, which every endpoint would share.
+      const endpoints = this.config.endpoints;
+      const failures =
+        endpoints.length === 1 || tlsFailure(error) ? endpoints.map(() => error) : [];
+      throw await unreachableError(this.config, this.tls, failures, {
         detail: `${what}: ${String(error)}`,
         cause: error,
       });
     } finally {
-      clearTimeout(timer);
+      deadline!.cancel();
+    }
+  }
+
+  /**
+   * `run`, and again after a short pause while it fails in a way another try may not. A write
+   * may be made twice this way (the first try's answer was lost): every write of ours puts a
+   * whole record, deletes, or compares revisions in a transaction, so the second try is
+   * harmless or finds its compare failed (and the caller reads again); a lease granted twice
+   * leaves one unused, which expires after its TTL.
+   */
+  private async tries<T>(run: () => Promise<T>, deadline: OwnTimeDeadline): Promise<T> {
+    for (;;) {
+      try {
+        return await run();
+      } catch (error) {
+        // One endpoint: only a try whose gRPC deadline (wall time) passed before our own-time
+        // budget did, as in a process that waited for a core, is worth another.
+        const several = this.config.endpoints.length > 1;
+        if (
+          !(several ? isRetryable(error) : error instanceof GRPCDeadlineExceededError) ||
+          deadline.remainingMs() <= RETRY_PAUSE_MS ||
+          this.closed
+        ) {
+          throw error;
+        }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+      }
     }
   }
 
@@ -300,47 +372,96 @@ export class EtcdKeystore implements Keystore {
    * @internal one keepalive round trip; resolves with the remaining TTL (≤ 0: expired).
    * etcd3 opens a keepalive stream on one endpoint picked at random and never retries a
    * stream, so with one member down a renewal would fail now and then, and a lease could
-   * lapse with a working majority. Here a failed or silent try is followed by another (on
-   * another pick) until one answers or the call's deadline passes.
+   * lapse with a working majority. Here, with several endpoints, tries overlap: another
+   * starts (on another random pick) every KEEPALIVE_HEDGE_MS and at once when one fails,
+   * until one answers or the deadline passes, so that neither a member that refuses nor one
+   * that never answers can make the renewal miss (renewing twice is harmless).
    */
   async keepAliveOnce(id: LeaseId): Promise<number> {
-    const deadline = Date.now() + this.config.timeoutMs;
-    const several = this.config.endpoints.length > 1;
-    // A member that accepts the connection and never answers costs one try, not the deadline.
-    const perTryMs = several
-      ? Math.max(KEEPALIVE_MIN_TRY_MS, this.config.timeoutMs / this.config.endpoints.length)
-      : this.config.timeoutMs;
-    return this.call(`keepalive lease ${id}`, async () => {
-      for (;;) {
-        try {
-          return await this.keepAliveTry(id, perTryMs);
-        } catch (error) {
-          if (!several || isLeaseNotFound(error) || Date.now() + KEEPALIVE_PAUSE_MS >= deadline) {
-            throw error;
-          }
-          await new Promise((resolve) => setTimeout(resolve, KEEPALIVE_PAUSE_MS));
-        }
-      }
-    });
-  }
-
-  private async keepAliveTry(id: LeaseId, timeoutMs: number): Promise<number> {
-    const stream = await this.client.leaseClient.leaseKeepAlive();
+    if (this.config.endpoints.length === 1) {
+      return this.call(`keepalive lease ${id}`, () => this.keepAliveTry(id, this.config.timeoutMs));
+    }
+    const lastStart = Date.now() + this.config.timeoutMs - KEEPALIVE_MIN_TRY_MS;
+    const perTryMs = Math.max(
+      KEEPALIVE_MIN_TRY_MS,
+      this.config.timeoutMs / this.config.endpoints.length,
+    );
+    let settled = false;
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await new Promise<number>((resolve, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no keepalive answer in ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        stream.on('data', (res: { TTL: string | number }) => resolve(Number(res.TTL)));
-        stream.on('error', reject);
-        stream.write({ ID: id });
-      });
+      return await this.call(
+        `keepalive lease ${id}`,
+        () =>
+          new Promise<number>((resolve, reject) => {
+            let running = 0;
+            const launch = (): void => {
+              clearTimeout(timer);
+              if (settled) return;
+              running += 1;
+              this.keepAliveTry(id, perTryMs).then(
+                (ttl) => {
+                  settled = true;
+                  resolve(ttl);
+                },
+                (error: unknown) => {
+                  running -= 1;
+                  if (settled) return;
+                  if (isLeaseNotFound(error) || (Date.now() >= lastStart && running === 0)) {
+                    settled = true;
+                    reject(error as Error);
+                  } else if (Date.now() < lastStart) {
+                    timer = setTimeout(launch, KEEPALIVE_PAUSE_MS);
+                  }
+                },
+              );
+              if (Date.now() < lastStart) timer = setTimeout(launch, KEEPALIVE_HEDGE_MS);
+            };
+            launch();
+          }),
+      );
+    } finally {
+      settled = true;
+      clearTimeout(timer);
+    }
+  }
+
+  /** One keepalive on a new stream; `timeoutMs` covers opening the stream too. */
+  private async keepAliveTry(id: LeaseId, timeoutMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no keepalive answer in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    const opening = this.client.leaseClient.leaseKeepAlive();
+    try {
+      const stream = await Promise.race([opening, expired]);
+      try {
+        return await Promise.race([
+          new Promise<number>((resolve, reject) => {
+            stream.on('data', (res: { TTL: string | number }) => resolve(Number(res.TTL)));
+            stream.on('error', reject);
+            stream.write({ ID: id });
+          }),
+          expired,
+        ]);
+      } finally {
+        stream.on('error', () => undefined); // a cancelled stream reports CANCELLED
+        stream.end();
+      }
+    } catch (error) {
+      // A stream opened after the try gave up is closed as soon as it comes.
+      void opening.then(
+        (late) => {
+          late.on('error', () => undefined);
+          late.end();
+        },
+        () => undefined,
+      );
+      throw error;
     } finally {
       clearTimeout(timer);
-      stream.on('error', () => undefined); // a cancelled stream reports CANCELLED
-      stream.end();
     }
   }
 

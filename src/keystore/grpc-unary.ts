@@ -5,6 +5,7 @@
  * response headers of a trailers-only response.
  */
 import type { H2Connection, H2Stream } from './h2-connection';
+import { startOwnTimeDeadline } from './own-time-deadline';
 
 /** A call the server answered with a non-zero `grpc-status`. */
 export class GrpcStatusError extends Error {
@@ -62,7 +63,7 @@ function headerText(
  * Send `message` to `path` (e.g. `/etcdserverpb.KV/Range`) and resolve with the response
  * message. Rejects with `GrpcStatusError` for a non-zero status and with a plain Error for a
  * transport failure (connection refused, reset stream, TLS refusal, no answer within
- * `timeoutMs`), after which the connection should not be trusted again.
+ * `timeoutMs` of this process's own time), after which the connection should not be trusted again.
  */
 export function grpcUnaryCall(
   connection: H2Connection,
@@ -80,16 +81,16 @@ export function grpcUnaryCall(
     const settle = (error: Error | undefined, result?: Buffer): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      deadline.cancel();
       if (error === undefined) resolve(result!);
       else {
         stream?.cancel();
         reject(error);
       }
     };
-    const timer = setTimeout(
-      () => settle(new Error(`no answer within ${timeoutMs} ms`)),
-      Math.max(0, timeoutMs),
+    // Counted in this process's own time: a starved process must not blame etcd.
+    const deadline = startOwnTimeDeadline(timeoutMs, () =>
+      settle(new Error(`no answer within ${timeoutMs} ms`)),
     );
     /** The stream has ended: only now is the status known. */
     const end = (): void => {

@@ -14,7 +14,7 @@
  * then opens a new one.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import type { TlsMaterial } from './etcd-connection';
+import type { TlsMaterial } from './tls-files';
 import { HpackDecoder, encodeHeaderBlock } from './hpack';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');

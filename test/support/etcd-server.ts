@@ -3,8 +3,7 @@
  * fast raft timings (so 1 s leases are honoured), stopped by pid.
  */
 import { spawn } from 'node:child_process';
-import { request } from 'node:https';
-import { mkdtempSync, rmSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,33 +14,14 @@ export interface RunningEtcd {
   dataDir: string;
 }
 
-/** Server TLS: etcd requires client certificates signed by `caFile`. */
+/**
+ * Server TLS: etcd requires client certificates signed by `caFile`. Its health is then asked on
+ * a plain HTTP metrics port, so that a test may serve a certificate no client would accept.
+ */
 export interface EtcdTls {
   caFile: string;
   certFile: string;
   keyFile: string;
-}
-
-/** GET /health over https, presenting the same certificate as a client. */
-function httpsHealth(url: string, tls: EtcdTls): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = request(
-      url,
-      {
-        ca: readFileSync(tls.caFile),
-        cert: readFileSync(tls.certFile),
-        key: readFileSync(tls.keyFile),
-        servername: 'localhost', // the certificate also names localhost; SNI takes no IPs
-      },
-      (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve(res.statusCode === 200 && body.includes('"true"')));
-      },
-    );
-    req.on('error', () => resolve(false));
-    req.end();
-  });
 }
 
 /** Ask the kernel for a free TCP port on 127.0.0.1. */
@@ -70,16 +50,10 @@ async function httpHealth(url: string): Promise<boolean> {
   }
 }
 
-async function waitHealthy(
-  endpoint: string,
-  pid: number,
-  logFile: string,
-  tls?: EtcdTls,
-): Promise<void> {
+async function waitHealthy(healthUrl: string, pid: number, logFile: string): Promise<void> {
   const deadline = Date.now() + 20000;
   for (;;) {
-    const url = `${endpoint}/health`;
-    if (await (tls ? httpsHealth(url, tls) : httpHealth(url))) return;
+    if (await httpHealth(healthUrl)) return;
     try {
       process.kill(pid, 0);
     } catch {
@@ -99,6 +73,7 @@ export async function startEtcd(options: { tls?: EtcdTls } = {}): Promise<Runnin
   const peerPort = await freePort();
   const endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
+  const metrics = tls ? `http://127.0.0.1:${await freePort()}` : undefined;
   const logFile = join(dataDir, 'etcd.log');
   const log = openSync(logFile, 'a');
   const child = spawn(
@@ -121,6 +96,7 @@ export async function startEtcd(options: { tls?: EtcdTls } = {}): Promise<Runnin
             `--key-file=${tls.keyFile}`,
             `--trusted-ca-file=${tls.caFile}`,
             '--client-cert-auth',
+            `--listen-metrics-urls=${metrics}`,
           ]
         : []),
     ],
@@ -130,7 +106,7 @@ export async function startEtcd(options: { tls?: EtcdTls } = {}): Promise<Runnin
   child.unref();
   if (child.pid === undefined) throw new Error(`could not start ${binary}`);
   try {
-    await waitHealthy(endpoint, child.pid, logFile, tls);
+    await waitHealthy(`${metrics ?? endpoint}/health`, child.pid, logFile);
   } catch (error) {
     stopEtcd({ pid: child.pid, endpoint, dataDir });
     throw error;

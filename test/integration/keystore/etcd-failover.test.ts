@@ -2,11 +2,13 @@
  * EtcdKeystore with several endpoints of which one is down: lease keepalives (which etcd3
  * sends on a stream to one endpoint picked at random, and never retries) and watches keep
  * working through the live one. The member that is down is a closed loopback port: it refuses
- * connections, as the machine of a killed etcd does. (A member whose machine is gone, so that
- * connections hang, is not covered: see the README's "What survives what".)
+ * connections, as the machine of a killed etcd does; a member that accepts connections and
+ * never answers costs each request one try of a share of its deadline.
  */
 import { createServer } from 'node:net';
+import { EtcdGrpcReader } from '../../../src/keystore/etcd-grpc-reader';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import { startSilentServer, type SilentServer } from '../../support/silent-server';
 import { testEtcdConfig } from '../../support/test-etcd';
 
 let closedPort: number;
@@ -54,6 +56,58 @@ describe('EtcdKeystore with a member that refuses connections', () => {
       await writer.txn([], [{ type: 'deletePrefix', prefix: config.prefix }]);
       await writer.close();
       await store.close();
+    }
+  }, 60000);
+});
+
+/*
+ * A member whose machine is gone, as far as the clients can tell: its port accepts the
+ * connection (a TCP proxy, a load balancer, a hung process) and never answers. Each try of a
+ * request there costs a share of the deadline, not all of it.
+ */
+describe('EtcdKeystore and EtcdGrpcReader with a member that never answers', () => {
+  let silent: SilentServer;
+
+  beforeAll(async () => {
+    silent = await startSilentServer();
+  });
+
+  afterAll(async () => {
+    await silent.close();
+  });
+
+  const endpoint = () => `http://127.0.0.1:${silent.port}`;
+
+  it('answers every request through the live member, within the deadline', async () => {
+    const store = storeWith(endpoint());
+    const config = testEtcdConfig('silent');
+    try {
+      for (let i = 0; i < 10; i++) {
+        const started = Date.now();
+        await store.put(`${config.prefix}k${i}`, String(i));
+        expect((await store.get(`${config.prefix}k${i}`))?.value).toBe(String(i));
+        expect(Date.now() - started).toBeLessThan(config.timeoutMs * 2);
+      }
+      const lease = await store.grantLease(5);
+      for (let i = 0; i < 5; i++) await lease.keepAliveOnce();
+      await lease.revoke();
+    } finally {
+      await store.txn([], [{ type: 'deletePrefix', prefix: config.prefix }]);
+      await store.close();
+    }
+  }, 120000);
+
+  it('reads through the live member when the silent one is named first', async () => {
+    const config = testEtcdConfig('silent-reader');
+    const writer = new EtcdKeystore(config);
+    const reader = new EtcdGrpcReader({ ...config, endpoints: [endpoint(), ...config.endpoints] });
+    try {
+      await writer.put(`${config.prefix}k`, 'v');
+      expect((await reader.get(`${config.prefix}k`))?.value).toBe('v');
+    } finally {
+      await reader.close();
+      await writer.txn([], [{ type: 'deletePrefix', prefix: config.prefix }]);
+      await writer.close();
     }
   }, 60000);
 });

@@ -12,12 +12,21 @@ describe('etcdConfigFromEnv', () => {
 
   it('accepts host:port and scheme://host:port in a comma list', () => {
     const config = etcdConfigFromEnv({
-      ETCDCTL_ENDPOINTS: 'etcd1:2379, https://etcd2:2379,[::1]:2379',
+      ETCDCTL_ENDPOINTS: 'etcd1:2379, http://etcd2:2379,[::1]:2379',
     });
     expect(config.endpoints).toEqual([
       'http://etcd1:2379',
-      'https://etcd2:2379',
+      'http://etcd2:2379',
       'http://[::1]:2379',
+    ]);
+    expect(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: 'https://etcd1:2379' }).endpoints).toEqual([
+      'https://etcd1:2379',
+    ]);
+  });
+
+  it('uses https for the default endpoint when a CA is configured', () => {
+    expect(etcdConfigFromEnv({ ETCDCTL_CA_FILE: '/etc/dac/ca.pem' }).endpoints).toEqual([
+      'https://127.0.0.1:2379',
     ]);
   });
 
@@ -63,6 +72,20 @@ describe('etcdConfigFromEnv', () => {
     [
       { ETCDCTL_CERT_FILE: '/c.pem', ETCDCTL_KEY_FILE: '/k.pem' },
       'ETCDCTL_CERT_FILE needs ETCDCTL_CA_FILE (the CA that signed etcd)',
+    ],
+    // etcd3 would speak TLS to it and our reader plain HTTP/2: writes work, reads fail.
+    [
+      { ETCDCTL_ENDPOINTS: 'http://etcd1:2379', ETCDCTL_CA_FILE: '/etc/dac/ca.pem' },
+      'ETCDCTL_ENDPOINTS: http://etcd1:2379 is plain HTTP but ETCDCTL_CA_FILE is set; use https://',
+    ],
+    [
+      { ETCD_ENDPOINTS: 'etcd1:2379,http://etcd2:2379', ETCDCTL_CACERT: '/etc/dac/ca.pem' },
+      'ETCD_ENDPOINTS: http://etcd2:2379 is plain HTTP but ETCDCTL_CACERT is set; use https://',
+    ],
+    [
+      { ETCDCTL_ENDPOINTS: 'etcd1:2379,https://etcd2:2379' },
+      'ETCDCTL_ENDPOINTS: http://etcd1:2379 is plain HTTP but https://etcd2:2379 is HTTPS; use ' +
+        'one scheme for all',
     ],
     [{ DAC_ETCD_TIMEOUT_MS: '3s' }, 'DAC_ETCD_TIMEOUT_MS: must be a whole number of milliseconds'],
     [

@@ -22,7 +22,7 @@ export interface CliRun {
 export function runBinary(
   program: 'dacctl' | 'dw_wlm_cli' | 'dwstat' | 'dacd',
   args: string[],
-  options: { prefix: string; env?: NodeJS.ProcessEnv; logFile?: string },
+  options: { prefix: string; env?: NodeJS.ProcessEnv; logFile?: string; killAfterMs?: number },
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(BIN, program), args, {
@@ -49,7 +49,15 @@ export function runBinary(
       stderr += chunk.toString();
       output += chunk.toString();
     });
+    // As Slurm kills a call that runs past its timeout (the code is then null).
+    const killer =
+      options.killAfterMs !== undefined
+        ? setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+        : undefined;
     child.on('error', reject);
-    child.on('close', (code) => resolve({ output, stdout, stderr, code }));
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ output, stdout, stderr, code });
+    });
   });
 }

@@ -41,7 +41,7 @@ export class DacdCluster {
     hosts: string[] = ['dac1', 'dac2'],
     options: Partial<DacdOptions> = {},
   ): Promise<DacdCluster> {
-    const { store, registry, prefix } = openRegistry(label);
+    const { store, registry, prefix } = openRegistry(label, options.endpoints);
     const dir = mkdtempSync(join(tmpdir(), `dac-${label}-`));
     chmodSync(dir, 0o755);
     const cluster = new DacdCluster(store, registry, prefix, dir, options);
@@ -72,11 +72,17 @@ export class DacdCluster {
     return dacd;
   }
 
-  /** Run dw_wlm_cli with this system's etcd prefix and mount root. */
-  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  /** Run dw_wlm_cli with this system's etcd prefix and mount root (SIGKILLed after `killAfterMs`). */
+  cli(args: string[], env: NodeJS.ProcessEnv = {}, killAfterMs?: number): Promise<CliRun> {
+    const endpoints = this.defaults.endpoints;
     return runBinary('dw_wlm_cli', args, {
       prefix: this.prefix,
-      env: { DAC_MOUNT_ROOT: this.mountRoot, ...env },
+      env: {
+        DAC_MOUNT_ROOT: this.mountRoot,
+        ...(endpoints ? { ETCDCTL_ENDPOINTS: endpoints } : {}),
+        ...env,
+      },
+      ...(killAfterMs !== undefined ? { killAfterMs } : {}),
     });
   }
 

@@ -24,6 +24,8 @@ export interface DacdOptions {
   leaseTtlSeconds?: number;
   /** `DAC_FAULT_INJECTION`. */
   faults?: string;
+  /** `ETCDCTL_ENDPOINTS`; default the test etcd. */
+  endpoints?: string;
 }
 
 export class DacdProcess {
@@ -75,7 +77,7 @@ export class DacdProcess {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: {
         PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
-        ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
+        ETCDCTL_ENDPOINTS: options.endpoints ?? process.env.ETCDCTL_ENDPOINTS,
         DAC_ETCD_PREFIX: options.prefix,
         DAC_HOST_NAME: options.host,
         DAC_POOL_NAME: options.pool ?? 'default',

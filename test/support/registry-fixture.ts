@@ -12,9 +12,12 @@ export interface RegistryFixture {
   prefix: string;
 }
 
-/** Open a store and registry under a unique prefix (`label` shows in the prefix). */
-export function openRegistry(label: string): RegistryFixture {
-  const { store, config } = testEtcdStore(label);
+/**
+ * Open a store and registry under a unique prefix (`label` shows in the prefix), on the test
+ * etcd or on the one `endpoints` names.
+ */
+export function openRegistry(label: string, endpoints?: string): RegistryFixture {
+  const { store, config } = testEtcdStore(label, endpoints);
   return {
     store,
     registry: new Registry(store, new KeyLayout(config.prefix)),

@@ -11,14 +11,21 @@ export function uniquePrefix(label = 'test'): string {
   return `/${label}-${randomUUID()}/`;
 }
 
-/** Settings for the private test etcd with a unique prefix. */
-export function testEtcdConfig(label?: string): EtcdConfig {
+/**
+ * Settings for the private test etcd with a unique prefix; `endpoints` (an `ETCDCTL_ENDPOINTS`
+ * value) names another etcd, such as a test's own cluster of members.
+ */
+export function testEtcdConfig(label?: string, endpoints?: string): EtcdConfig {
   if (!process.env.ETCDCTL_ENDPOINTS) throw new Error('global-setup did not start etcd');
-  return { ...etcdConfigFromEnv(process.env), prefix: uniquePrefix(label) };
+  const env = endpoints ? { ...process.env, ETCDCTL_ENDPOINTS: endpoints } : process.env;
+  return { ...etcdConfigFromEnv(env), prefix: uniquePrefix(label) };
 }
 
 /** A real etcd store for one test file. */
-export function testEtcdStore(label?: string): { store: EtcdKeystore; config: EtcdConfig } {
-  const config = testEtcdConfig(label);
+export function testEtcdStore(
+  label?: string,
+  endpoints?: string,
+): { store: EtcdKeystore; config: EtcdConfig } {
+  const config = testEtcdConfig(label, endpoints);
   return { store: new EtcdKeystore(config), config };
 }

@@ -60,7 +60,10 @@ const CONTROL_CHARS = /\p{Cc}/gu;
 /** Shorten user text for a message (a 100 KB path must not become a 100 KB reason). */
 export function echo(text: string): string {
   const clean = text.replace(CONTROL_CHARS, '?');
-  return clean.length > MAX_ECHO ? `${clean.slice(0, MAX_ECHO)}...` : clean;
+  if (clean.length <= MAX_ECHO) return clean;
+  // Never keep half of a surrogate pair: written as UTF-8, it would become U+FFFD.
+  const end = /[\uD800-\uDBFF]/.test(clean[MAX_ECHO - 1] ?? '') ? MAX_ECHO - 1 : MAX_ECHO;
+  return `${clean.slice(0, end)}...`;
 }
 
 /** `key=value` as the user wrote it, shortened for a message. */

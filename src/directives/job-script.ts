@@ -79,13 +79,16 @@ export function extractDirectiveLines(script: string): ExtractedDirectives {
     const prefix: DirectivePrefix = tag;
     let body = raw.slice(3);
     if (body.includes('\r')) {
+      // On a continuation, the issue belongs to the directive's first line, like all its others.
+      const owner = pending?.prefix === prefix ? pending : undefined;
+      const where = owner === undefined ? 'the line' : `its continuation on line ${lineNumber}`;
       issues.push({
-        line: lineNumber,
-        directive: label(prefix, pending?.prefix === prefix ? pending.text : body),
+        line: owner?.line ?? lineNumber,
+        directive: label(prefix, owner?.text ?? body),
         code: 'carriage_return',
         message: body.endsWith('\r')
-          ? 'the line ends with a carriage return (Windows line endings); convert the script with dos2unix'
-          : 'the line contains a carriage return character; remove it',
+          ? `${where} ends with a carriage return (Windows line endings); convert the script with dos2unix`
+          : `${where} contains a carriage return character; remove it`,
       });
       body = body.replace(/\r/g, '');
     }

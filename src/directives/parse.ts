@@ -26,16 +26,18 @@ export interface ParsedLine {
   issues: DirectiveIssue[];
 }
 
-const DW_KEYS: Record<string, readonly string[]> = {
-  jobdw: ['capacity', 'access_mode', 'type', 'pool'],
-  persistentdw: ['name'],
-  stage_in: ['source', 'destination', 'type'],
-  stage_out: ['source', 'destination', 'type'],
-};
-const BB_KEYS: Record<string, readonly string[]> = {
-  create_persistent: ['name', 'capacity', 'access', 'access_mode', 'type', 'pool'],
-  destroy_persistent: ['name'],
-};
+// Maps, not object literals: a command such as "constructor" or "toString" must not find
+// Object.prototype's members.
+const DW_KEYS = new Map<string, readonly string[]>([
+  ['jobdw', ['capacity', 'access_mode', 'type', 'pool']],
+  ['persistentdw', ['name']],
+  ['stage_in', ['source', 'destination', 'type']],
+  ['stage_out', ['source', 'destination', 'type']],
+]);
+const BB_KEYS = new Map<string, readonly string[]>([
+  ['create_persistent', ['name', 'capacity', 'access', 'access_mode', 'type', 'pool']],
+  ['destroy_persistent', ['name']],
+]);
 
 /** Parse one logical `#DW`/`#BB` line. */
 export function parseDirectiveLine(directive: DirectiveLine): ParsedLine {
@@ -67,7 +69,7 @@ function parseDw(checker: LineChecker): Directive | undefined {
     );
     return undefined;
   }
-  const keys = DW_KEYS[command];
+  const keys = DW_KEYS.get(command);
   if (keys === undefined) {
     const what = command === '' ? 'no command after #DW' : `unknown command "${echo(command)}"`;
     checker.report(
@@ -137,7 +139,7 @@ function parseStage(
 
 function parseBb(checker: LineChecker): Directive | undefined {
   const { command, line } = checker.tokens;
-  const keys = BB_KEYS[command];
+  const keys = BB_KEYS.get(command);
   if (keys === undefined) {
     const what = command.startsWith('_LUA')
       ? '#BB_LUA directives are for the burst_buffer/lua plugin and are not supported'

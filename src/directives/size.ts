@@ -69,6 +69,12 @@ export const ACCEPTED_SIZE_UNITS =
 const SIZE_SHAPE = /^(\d*)(?:\.(\d*))?(.*)$/s;
 
 /**
+ * Digits of a size, whole and fraction together, beyond which it is refused unread: 2^64 has
+ * 20, and BigInt arithmetic on a megabyte of digits takes seconds.
+ */
+const MAX_SIZE_DIGITS = 64;
+
+/**
  * Parse one size token strictly: whole numbers only, known units only, greater than zero
  * unless `allowZero`. Never throws.
  */
@@ -88,14 +94,23 @@ export function parseSize(text: string, options: ParseSizeOptions = {}): SizeRes
       message: 'not a size; write a whole number and a unit, such as 100GiB',
     };
   }
-  const lowered = suffix.toLowerCase();
+  // ASCII letters only: toLowerCase() turns U+212A KELVIN SIGN into "k", a unit Slurm never sees.
+  const lowered = suffix.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
   const unit = SUFFIXES.get(lowered);
   const nodes = NODE_SUFFIXES.has(lowered);
   if (unit === undefined && !nodes) {
+    const note = /^[\x20-\x7e]*$/.test(suffix) ? '' : ' (units are ASCII letters)';
     return {
       ok: false,
       code: 'unknown_size_unit',
-      message: `unknown unit "${echo(suffix)}"; use ${ACCEPTED_SIZE_UNITS}`,
+      message: `unknown unit "${echo(suffix)}"${note}; use ${ACCEPTED_SIZE_UNITS}`,
+    };
+  }
+  if (whole.length + (fraction?.length ?? 0) > MAX_SIZE_DIGITS) {
+    return {
+      ok: false,
+      code: 'bad_size',
+      message: `sizes are limited to ${MAX_SIZE_DIGITS} digits`,
     };
   }
   if (fraction !== undefined) {
@@ -129,6 +144,10 @@ function fractionMessage(
   const denominator = 10n ** BigInt(fraction.length);
   const numerator = BigInt(whole === '' ? '0' : whole) * denominator + BigInt(fraction || '0');
   const scaled = numerator * (unit.family[unit.index] ?? BYTES).multiplier;
+  // No replacement fits: the size is past the limit, fraction or not.
+  if (ceilDiv(scaled, denominator) > MAX_BYTES) {
+    return `${prefix}, and the size is too large (the limit is 16 EiB)`;
+  }
   for (const candidate of unit.family.slice(unit.index)) {
     const divisor = denominator * candidate.multiplier;
     if (scaled % divisor === 0n) {

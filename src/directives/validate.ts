@@ -150,7 +150,7 @@ function bufferProblem(
   }
   const name = buffer.name;
   if (persistentNames.has(name) || persistentdwFailed) return undefined;
-  return `$DW_PERSISTENT_STRIPED_${name} needs a #DW persistentdw name=${name} line`;
+  return `$DW_PERSISTENT_STRIPED_${echo(name)} needs a #DW persistentdw name=${echo(name)} line`;
 }
 
 /** Check pool names and sizes, and record each request's size rounded to its pool's granules. */

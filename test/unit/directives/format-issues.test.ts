@@ -53,6 +53,28 @@ describe('formatIssues', () => {
     );
   });
 
+  it('never cuts a character in two when it shortens a token', () => {
+    // 59 ASCII letters, then an emoji: UTF-16 code units 60 and 61 are one character.
+    const word = `${'a'.repeat(59)}${'\u{1f600}'.repeat(5)}`;
+    const text = formatIssues(parseJobScript(job(`#DW jobdw capacity=1GiB ${word}`)).issues);
+    expect(text).toBe(
+      `line 2 (#DW jobdw): unexpected word "${'a'.repeat(59)}..."; write options as key=value`,
+    );
+  });
+
+  it('shortens a long buffer name in the message about the missing persistentdw', () => {
+    const name = `b${'x'.repeat(1000)}`;
+    const result = parseJobScript(
+      job(`#DW stage_in source=/a destination=$DW_PERSISTENT_STRIPED_${name}/a type=file`),
+    );
+    expect(result.issues.map((issue) => issue.code)).toEqual(['unknown_buffer']);
+    const shortened = `${name.slice(0, 60)}...`;
+    expect(formatIssues(result.issues)).toBe(
+      `line 2 (#DW stage_in): destination=$DW_PERSISTENT_STRIPED_${name.slice(0, 25)}...: ` +
+        `$DW_PERSISTENT_STRIPED_${shortened} needs a #DW persistentdw name=${shortened} line`,
+    );
+  });
+
   it.each([
     ['#DW jobdw capacity=10X', 'capacity=10X: unknown unit "X"; use K, KiB, KB'],
     [

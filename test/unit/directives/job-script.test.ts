@@ -84,6 +84,20 @@ describe('extractDirectiveLines', () => {
     ]);
   });
 
+  it('reports a carriage return on a continuation at the first line of its directive', () => {
+    const result = extractDirectiveLines('#!/bin/sh\n#DW jobdw \\\n#DW capacity=1GiB\r\n');
+    expect(result.lines).toEqual([{ line: 2, prefix: 'DW', text: ' jobdw capacity=1GiB' }]);
+    expect(result.issues).toEqual([
+      {
+        line: 2,
+        directive: '#DW jobdw',
+        code: 'carriage_return',
+        message:
+          'its continuation on line 3 ends with a carriage return (Windows line endings); convert the script with dos2unix',
+      },
+    ]);
+  });
+
   it('reports a #DW line continued on a #BB line and keeps both lines', () => {
     const result = extractDirectiveLines(
       '#!/bin/sh\n#DW jobdw capacity=1GiB \\\n#BB destroy_persistent name=p\n',

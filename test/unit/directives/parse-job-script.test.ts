@@ -393,6 +393,16 @@ const invalid: Case[] = [
     issues: [[2, 'unknown_command']],
   },
   { name: 'rejects #DW with no command', script: job('#DW'), issues: [[2, 'unknown_command']] },
+  ...['constructor', 'toString', '__proto__'].map((command) => ({
+    name: `rejects #DW ${command} as an unknown command, not a member of Object.prototype`,
+    script: job(`#DW ${command} capacity=1GiB`),
+    issues: [[2, 'unknown_command']] as Array<[number, IssueCode]>,
+  })),
+  {
+    name: 'rejects #BB hasOwnProperty as an unsupported command',
+    script: job('#BB hasOwnProperty name=p'),
+    issues: [[2, 'unsupported_bb_command']],
+  },
   {
     name: 'rejects swap as not implemented',
     script: job('#DW swap 2GiB'),

@@ -98,6 +98,38 @@ describe('parseSize', () => {
     expect(parseSize(text)).toEqual({ ok: false, code, message });
   });
 
+  it.each([['10\u212a'], ['1\u212aiB'], ['1\u212ab'], ['2\uff2b']])(
+    'refuses the unit of %p, a letter that only looks like an ASCII one',
+    (text) => {
+      // toLowerCase() maps U+212A KELVIN SIGN to "k": Slurm would read these as bytes.
+      const result = parseSize(text);
+      expect(result).toMatchObject({ ok: false, code: 'unknown_size_unit' });
+      expect(result.ok ? '' : result.message).toContain('(units are ASCII letters)');
+      expect(parseCapacityArg(`p:${text}`).ok).toBe(false);
+    },
+  );
+
+  it('refuses a fraction past 16 EiB without suggesting a size that is refused too', () => {
+    expect(parseSize('100000000.5TiB')).toEqual({
+      ok: false,
+      code: 'fractional_size',
+      message:
+        'fractional sizes are not supported, and the size is too large (the limit is 16 EiB)',
+    });
+  });
+
+  it.each([
+    ['1'.repeat(65), 'a whole number'],
+    [`1.${'5'.repeat(1_000_000)}GiB`, 'a fraction'],
+    [`${'0'.repeat(64)}1`, 'leading zeros'],
+  ])('refuses more than 64 digits (%#: %s) without doing arithmetic on them', (text) => {
+    expect(parseSize(text)).toEqual({
+      ok: false,
+      code: 'bad_size',
+      message: 'sizes are limited to 64 digits',
+    });
+  });
+
   it('accepts zero when allowZero is set', () => {
     expect(parseSize('0', { allowZero: true })).toEqual({
       ok: true,

@@ -4,7 +4,7 @@
  * adds the writes on a full `Keystore`. The calls Slurm polls use the lighter `SlurmReader`.
  */
 import type { KeyReader, KeyValue } from '../keystore/keystore';
-import { NotFoundError } from '../errors/errors';
+import { NotFoundError, RecordError } from '../errors/errors';
 import { buildInventory, poolViews, type Inventory, type PoolView } from './inventory';
 import type { KeyLayout } from './keys';
 import { PoolRecord, SessionRecord } from './model';
@@ -50,6 +50,25 @@ export class RegistryReader {
   async sessions(): Promise<SessionRecord[]> {
     const { kvs } = await this.reader.range(this.keys.sessions());
     return kvs.map((kv) => decodeRecord(SessionRecord, kv.key, kv.value));
+  }
+
+  /**
+   * Every session that can be read, and a RecordError (naming its key) for each that cannot:
+   * for views that show the others rather than fail on one bad record.
+   */
+  async readableSessions(): Promise<{ sessions: SessionRecord[]; damaged: RecordError[] }> {
+    const { kvs } = await this.reader.range(this.keys.sessions());
+    const sessions: SessionRecord[] = [];
+    const damaged: RecordError[] = [];
+    for (const kv of kvs) {
+      try {
+        sessions.push(decodeRecord(SessionRecord, kv.key, kv.value));
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
+        damaged.push(error);
+      }
+    }
+    return { sessions, damaged };
   }
 
   /** One session, or undefined. */

@@ -27,10 +27,14 @@ export async function readStatus(
   if (!needInventory && !needSessions) return status;
 
   const registry = await context.reader({ maxTimeoutMs: DWSTAT_ETCD_TIMEOUT_MS });
-  const [inventory, sessions] = await Promise.all([
+  const [inventory, read] = await Promise.all([
     needInventory ? registry.readInventory() : undefined,
-    needSessions ? registry.sessions() : undefined,
+    needSessions ? registry.readableSessions() : undefined,
   ]);
+  // A record that cannot be read is left out of the tables and named after them.
+  const damaged = [...(inventory?.damaged ?? []), ...(read?.damaged ?? [])];
+  if (damaged.length > 0) status.damaged = damaged.map((error) => error.message);
+  const sessions = read?.sessions;
   if (inventory && tables.includes('pools')) status.pools = poolStatuses(inventory);
   if (inventory && tables.includes('nodes')) status.nodes = nodeStatuses(inventory);
   if (sessions && tables.includes('sessions')) status.sessions = sessionStatuses(sessions);

@@ -16,6 +16,8 @@ export interface DwstatStatus {
   /** Always empty: we have no DataWarp configurations. */
   configurations?: never[];
   nodes?: NodeStatus[];
+  /** Records that cannot be read (each naming its key), left out of the tables. */
+  damaged?: string[];
 }
 
 const left = (header: string): Column => ({ header, align: 'left' });
@@ -127,9 +129,13 @@ function missing(table: TableName): never {
   throw new RangeError(`dwstat: the ${table} table was not read`);
 }
 
-/** The human answer: the requested tables in order, separated by one blank line. */
+/**
+ * The human answer: the requested tables in order, separated by one blank line, and after
+ * them a line for each record that was left out.
+ */
 export function renderTables(status: DwstatStatus, tables: readonly TableName[]): string {
-  return tables
+  const damaged = (status.damaged ?? []).map((message) => `left out: ${message}`);
+  const text = tables
     .map((table) => {
       switch (table) {
         case 'pools':
@@ -145,6 +151,7 @@ export function renderTables(status: DwstatStatus, tables: readonly TableName[])
       }
     })
     .join('\n\n');
+  return damaged.length > 0 ? `${text}\n\n${damaged.join('\n')}` : text;
 }
 
 /**
@@ -192,6 +199,7 @@ export function renderJson(status: DwstatStatus): string {
     }));
   }
   if (status.configurations) document.configurations = status.configurations;
+  if (status.damaged) document.damaged = status.damaged;
   if (status.nodes) {
     document.nodes = status.nodes.map((node) => ({
       host: node.host,

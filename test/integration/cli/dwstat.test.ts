@@ -332,6 +332,27 @@ describe('dwstat', () => {
     expect(await dwstat(args)).toEqual({ output, stdout: output, stderr: '', code: 2 });
   });
 
+  it('shows the others and names the key of a record that cannot be read', async () => {
+    const key = `${prefix}sessions/1999`;
+    await store.put(key, '{garbage');
+    try {
+      const text = await answer(['sessions']);
+      const [table, problems] = text.split('\n\n');
+      expect(cells(table!).map((row) => row[1])).toEqual([
+        'token',
+        '1001',
+        '1002',
+        'scratch1',
+        '1003',
+      ]);
+      expect(problems).toBe(`left out: etcd record ${key} is invalid: not valid JSON`);
+      const json = JSON.parse(await answer(['--json', 'sessions'])) as { damaged?: string[] };
+      expect(json.damaged).toEqual([`etcd record ${key} is invalid: not valid JSON`]);
+    } finally {
+      await store.delete(key);
+    }
+  });
+
   it('prints the usage line for --help and exits 0', async () => {
     expect(await dwstat(['--help'])).toEqual({
       output: `${USAGE}\n`,

@@ -37,6 +37,8 @@ echo "== eslint"
 npx eslint . || failed_checks=1
 echo "== prettier --check"
 npx prettier --check --log-level warn . || failed_checks=1
+echo "== import layers and cycles"
+node scripts/check-imports.js || failed_checks=1
 
 echo "== jest"
 mkdir -p "$root/.run"
@@ -61,6 +63,6 @@ else
 fi
 summary_status=$?
 if [ $jest_status -ne 0 ] || [ $summary_status -ne 0 ] || [ $failed_checks -ne 0 ]; then
-  [ $failed_checks -ne 0 ] && echo "type check, lint or format check failed (see above)" >&2
+  [ $failed_checks -ne 0 ] && echo "type check, lint, format or import check failed (see above)" >&2
   exit 1
 fi

@@ -6,7 +6,8 @@
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import type { KeyReader, Keystore } from '../keystore/keystore';
-import type { CliLogger, LogLevel } from '../logging/cli-logger';
+import type { CliLogger } from '../logging/cli-logger';
+import type { LogLevel } from '../logging/log-level';
 import type { Registry } from '../registry/registry';
 import type { RegistryReader } from '../registry/registry-reader';
 import type { SlurmReader } from '../registry/slurm-reader';

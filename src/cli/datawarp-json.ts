@@ -3,8 +3,8 @@
  * top-level key whose value is an array of objects, integers as JSON integers, no apostrophes.
  */
 import { DacError, StoreUnavailableError } from '../errors/errors';
-import type { PoolView } from '../registry/inventory';
 import type { SessionSummary } from '../registry/model';
+import type { PoolView } from '../registry/pool-view';
 
 /**
  * A count as a JSON integer; refuses values a double cannot hold exactly, naming them as

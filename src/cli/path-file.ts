@@ -5,7 +5,7 @@
 import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DacError } from '../errors/errors';
-import { jobPrivatePath, jobStripedPath, persistentStripedPath } from '../lifecycle/buffer-paths';
+import { jobPrivatePath, jobStripedPath, persistentStripedPath } from '../registry/buffer-paths';
 import type { SessionRecord } from '../registry/model';
 
 /** The session fields the path file depends on. */

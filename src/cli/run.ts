@@ -2,10 +2,11 @@
  * The one top-level handler of every CLI program: runs a command, prints its answer or one
  * error line, sets the exit code, and logs details to the log file (never to stdout/stderr).
  */
-import { checkLogLevel, createCliLogger, type CliLogger } from '../logging/cli-logger';
+import { EXIT, exitCodeFor, userMessage } from '../errors/exit-codes';
+import { createCliLogger, type CliLogger } from '../logging/cli-logger';
+import { checkLogLevel } from '../logging/log-level';
 import { createContext, type CliContext } from './context';
 import type { EarlyRead } from './early-read';
-import { EXIT, exitCodeFor, userMessage } from './exit-codes';
 import { printAnswer } from './output';
 
 /** A command's result: the answer to print (if any) and an optional non-zero exit code. */

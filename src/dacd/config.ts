@@ -5,8 +5,8 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../errors/errors';
-import { mountRootFromEnv } from '../lifecycle/buffer-paths';
 import { parseFaults, type Fault } from '../pfsprovider/fault-provider';
+import { mountRootFromEnv } from '../registry/buffer-paths';
 import { DeviceName, HostName, PoolName } from '../registry/model';
 
 const GiB = 1024n ** 3n;

@@ -7,11 +7,11 @@
  */
 import { etcdConfigFromEnv } from '../config/etcd-config';
 import { DacError, type HostOwnedError } from '../errors/errors';
+import { exitCodeFor } from '../errors/exit-codes';
 import { EtcdKeystore } from '../keystore/etcd-keystore';
 import { createLogger, type Logger } from '../logging/logger';
 import { KeyLayout } from '../registry/keys';
 import { Registry } from '../registry/registry';
-import { exitCodeFor } from '../cli/exit-codes';
 import { dacdConfigFromEnv } from './config';
 import { HostLiveness } from './liveness';
 import { createProvider } from './provider-factory';

@@ -7,36 +7,8 @@
  * level (`info`) a successful call never loads it; a warning or an error always does.
  * Settings as in `createLogger` (`DAC_LOG_FILE`, `DAC_LOG_LEVEL`).
  */
-import { ConfigError } from '../errors/errors';
+import { LEVELS, isKnownLogLevel, type LogLevel } from './log-level';
 import type { Logger } from './logger';
-
-/** The levels, by pino's numbers. */
-const LEVELS: Record<string, number> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-  silent: Infinity,
-};
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-
-/** True for a level `DAC_LOG_LEVEL` may name (pino's levels, and `silent`). */
-export function isKnownLogLevel(name: string): boolean {
-  return Object.hasOwn(LEVELS, name);
-}
-
-/** Refuse a `DAC_LOG_LEVEL` that names no level, naming the variable and the levels. */
-export function checkLogLevel(env: NodeJS.ProcessEnv): void {
-  const configured = env.DAC_LOG_LEVEL;
-  if (configured !== undefined && !isKnownLogLevel(configured)) {
-    throw new ConfigError(
-      `DAC_LOG_LEVEL="${configured}" is not a log level; use one of ${Object.keys(LEVELS).join(', ')}`,
-    );
-  }
-}
 
 type LogMethod = (fields: object, message: string) => void;
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { ConfigError } from '../errors/errors';
-import { checkLogLevel, isKnownLogLevel } from './cli-logger';
+import { checkLogLevel, isKnownLogLevel } from './log-level';
 
 export type { Logger };
 

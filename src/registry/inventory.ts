@@ -17,7 +17,7 @@ import {
   type HostRecord as Host,
   type PoolRecord as Pool,
 } from './model';
-import { byName, emptyPoolView } from './pool-table';
+import { byName, emptyPoolView, type PoolView } from './pool-view';
 import { decodeRecord } from './record-codec';
 
 export interface HostState {
@@ -147,20 +147,6 @@ export function allocatedDevices(inventory: Inventory, host: Host): Set<string> 
       .filter((brick) => inventory.allocations.has(brickId(host.name, brick.device)))
       .map((brick) => brick.device),
   );
-}
-
-/** One pool as Slurm sees it: whole granules. */
-export interface PoolView {
-  name: string;
-  granularityBytes: bigint;
-  /** Every brick of the pool on every registered host. */
-  quantity: number;
-  /** Bricks that are unallocated on live, enabled hosts: what a request can get now. */
-  free: number;
-  /** Bricks allocated to sessions (free + allocated + unavailable = quantity). */
-  allocated: number;
-  /** Unallocated bricks on dead or drained hosts. */
-  unavailable: number;
 }
 
 /** True if new work may be placed on the host. */

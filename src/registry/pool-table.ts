@@ -6,8 +6,8 @@
  */
 import { RecordError, RecordIdentityError } from '../errors/errors';
 import type { RangeSpec, SnapshotResult } from '../keystore/keystore';
-import type { PoolView } from './inventory';
 import type { KeyLayout } from './keys';
+import { byName, emptyPoolView, type PoolView } from './pool-view';
 import { largestSession } from './session-limits';
 import { decodeHostUsage, decodeSlurmPool } from './slurm-records';
 
@@ -26,17 +26,6 @@ export interface PoolTable {
    * its pool or host, whose bricks are left out: Slurm keeps getting the rest.
    */
   damaged: RecordError[];
-}
-
-/** A pool's row before any brick is counted. */
-export function emptyPoolView(pool: Pick<PoolView, 'name' | 'granularityBytes'>): PoolView {
-  const { name, granularityBytes } = pool;
-  return { name, granularityBytes, quantity: 0, free: 0, allocated: 0, unavailable: 0 };
-}
-
-/** The rows, sorted by pool name. */
-export function byName(views: ReadonlyMap<string, PoolView>): PoolView[] {
-  return [...views.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** The ranges of the snapshot `poolTable` reads, in the order it expects them. */

@@ -5,9 +5,10 @@
  */
 import type { KeyReader, KeyValue } from '../keystore/keystore';
 import { NotFoundError, RecordError } from '../errors/errors';
-import { buildInventory, poolViews, type Inventory, type PoolView } from './inventory';
+import { buildInventory, poolViews, type Inventory } from './inventory';
 import type { KeyLayout } from './keys';
 import { PoolRecord, SessionRecord } from './model';
+import type { PoolView } from './pool-view';
 import { decodeRecord } from './record-codec';
 
 /** A session and the revision it was read at. */
@@ -75,7 +76,7 @@ export class RegistryReader {
   async getSession(token: string): Promise<StoredSession | undefined> {
     const key = this.keys.session(token);
     const kv = await this.reader.get(key);
-    return kv ? this.decodeSession(kv) : undefined;
+    return kv ? decodeStoredSession(kv) : undefined;
   }
 
   /** Whether a host's liveness key exists now, and the store revision of that read. */
@@ -83,8 +84,9 @@ export class RegistryReader {
     const { kvs, revision } = await this.reader.range(this.keys.alive(host));
     return { alive: kvs.some((kv) => kv.key === this.keys.alive(host)), revision };
   }
+}
 
-  protected decodeSession(kv: KeyValue): StoredSession {
-    return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
-  }
+/** A session record read from `kv`, validated; RecordError naming the key otherwise. */
+export function decodeStoredSession(kv: KeyValue): StoredSession {
+  return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
 }

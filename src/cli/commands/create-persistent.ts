@@ -11,7 +11,7 @@ import {
 import { ValidationError } from '../../errors/errors';
 import { createPersistentBuffer } from '../../lifecycle/create-persistent';
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import type { CommandResult } from '../run';
 import { idArg, primaryGid } from '../slurm-args';
 import { waitOptions } from './wait-options';

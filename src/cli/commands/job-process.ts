@@ -13,7 +13,7 @@ import { StoreUnavailableError, ValidationError } from '../../errors/errors';
 import type { PoolCapacity } from '../../registry/pool-table';
 import type { CliContext } from '../context';
 import { INLINE_ETCD_TIMEOUT_MS } from '../inline-timeout';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import type { CommandResult } from '../run';
 import { readJobScript } from '../slurm-args';
 

@@ -2,10 +2,10 @@
  * `paths --job S --token T --pathfile F`: write the job's `DW_*` environment lines into F.
  * Runs synchronously inside slurmctld at job launch, so: one etcd read, no daemon round trip.
  */
-import { mountRootFromEnv } from '../../lifecycle/buffer-paths';
+import { mountRootFromEnv } from '../../registry/buffer-paths';
 import type { CliContext } from '../context';
 import { INLINE_ETCD_TIMEOUT_MS } from '../inline-timeout';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import { requireSession } from '../find-session';
 import { pathFileContent, pathFileLines, writeFileAtomically } from '../path-file';
 import type { CommandResult } from '../run';

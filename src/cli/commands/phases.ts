@@ -9,7 +9,7 @@ import { NoMatchingSessionError } from '../../errors/errors';
 import { requestPhase } from '../../lifecycle/request-phase';
 import type { TimedStep } from '../../lifecycle/deadlines';
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import type { CommandResult } from '../run';
 import { readNodeNames, tokenArg } from '../slurm-args';
 import { waitOptions } from './wait-options';

@@ -3,7 +3,7 @@
  * can raise the job's recorded size to what it holds. One read, no writes.
  */
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import { realSizeAnswer } from '../datawarp-json';
 import { requireSession } from '../find-session';
 import { summariseSession } from '../../registry/session-summary';

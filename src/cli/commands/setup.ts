@@ -3,7 +3,7 @@ import { formatIssues, parseCapacityArg, parseJobScript } from '../../directives
 import { ValidationError } from '../../errors/errors';
 import { setupJob } from '../../lifecycle/setup-job';
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import type { CommandResult } from '../run';
 import { idArg, readJobScript, readNodeNames, tokenArg } from '../slurm-args';
 import { waitOptions } from './wait-options';

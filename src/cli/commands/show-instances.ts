@@ -3,7 +3,7 @@
  * request, no writes; Slurm uses it to size buffers it adopts after a restart.
  */
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import { instancesAnswer } from '../datawarp-json';
 import type { CommandResult } from '../run';
 

@@ -4,7 +4,7 @@
  * missing buffers (contract §3.8).
  */
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import { sessionsAnswer } from '../datawarp-json';
 import type { CommandResult } from '../run';
 

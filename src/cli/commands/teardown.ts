@@ -5,7 +5,7 @@
 import { teardownSession } from '../../lifecycle/teardown';
 import { NoMatchingSessionError } from '../../errors/errors';
 import type { CliContext } from '../context';
-import type { FunctionArgs } from '../dacctl';
+import type { FunctionArgs } from '../flags';
 import type { CommandResult } from '../run';
 import { tokenArg } from '../slurm-args';
 import { waitOptions } from './wait-options';

@@ -3,7 +3,7 @@
  * [--json]`. Parsed by hand rather than with yargs: the grammar is one optional word and one
  * flag, and dwstat has a fixed 2 s budget that includes Node start-up.
  */
-import { UsageError } from '../exit-codes';
+import { UsageError } from '../../errors/exit-codes';
 
 /** The tables dwstat can show, in the order `all` shows them. */
 export const TABLES = ['pools', 'sessions', 'instances', 'configurations', 'nodes'] as const;

@@ -22,11 +22,7 @@
  * (BeeGFS ids start at 1). Ports derive from the session id (several sessions share hosts).
  */
 import { ConfigError, ProviderError } from '../../errors/errors';
-import {
-  jobPrivatePath,
-  jobStripedPath,
-  persistentStripedPath,
-} from '../../lifecycle/buffer-paths';
+import { jobPrivatePath, jobStripedPath, persistentStripedPath } from '../../registry/buffer-paths';
 import type { SessionRecord } from '../../registry/model';
 
 export type AnsibleFilesystem = 'lustre' | 'beegfs';
@@ -246,7 +242,7 @@ function beegfsVars(sessionId: number, mgsHost: string): Record<string, unknown>
 }
 
 /**
- * Where the buffer's paths appear on compute hosts (see lifecycle/buffer-paths.ts):
+ * Where the buffer's paths appear on compute hosts (see registry/buffer-paths.ts):
  * `dac_paths_dir` holds symbolic links `striped` → `<client mount>/striped` and, for a job with
  * private access, `private` → `<client mount>/private/<host>`. A link variable is null when the
  * session has no such namespace.

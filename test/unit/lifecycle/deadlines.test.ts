@@ -5,7 +5,7 @@ import {
   jobStripedPath,
   mountRootFromEnv,
   persistentStripedPath,
-} from '../../../src/lifecycle/buffer-paths';
+} from '../../../src/registry/buffer-paths';
 
 describe('stepDeadlineMs', () => {
   it('stops before Slurm default timeouts', () => {

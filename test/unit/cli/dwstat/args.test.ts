@@ -1,4 +1,4 @@
-import { UsageError } from '../../../../src/cli/exit-codes';
+import { UsageError } from '../../../../src/errors/exit-codes';
 import { DWSTAT_USAGE, parseDwstatArgs } from '../../../../src/cli/dwstat/args';
 
 describe('parseDwstatArgs', () => {

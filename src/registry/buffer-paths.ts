@@ -1,6 +1,7 @@
 /**
  * Where buffers appear on compute nodes. The CLI (`paths`) and dacd (which makes the paths
- * exist) must agree, so both compute them here from `DAC_MOUNT_ROOT` (default `/mnt/dac`).
+ * exist, itself or through a provider's Ansible inventory) must agree, so all compute them here
+ * from `DAC_MOUNT_ROOT` (default `/mnt/dac`).
  * Paths end with `/`, as Cray's did, and hold nothing from user input but validated tokens.
  */
 import { ConfigError } from '../errors/errors';

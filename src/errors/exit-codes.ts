@@ -1,8 +1,9 @@
 /**
- * Exit codes of dacctl/dw_wlm_cli/dwstat (documented in the README). Slurm only checks zero
- * versus non-zero; the distinctions are for operators and scripts.
+ * Exit codes of dacctl/dw_wlm_cli/dwstat (documented in the README), and of dacd for the same
+ * errors, from the error taxonomy (here, below both programs). Slurm only checks zero versus
+ * non-zero; the distinctions are for operators and scripts.
  */
-import { DacError } from '../errors/errors';
+import { DacError } from './errors';
 
 export const EXIT = {
   ok: 0,

@@ -1,12 +1,13 @@
 // Import layers of src/, one folder each, lowest first. A folder may import its own files and
-// the rows above its own; folders of one row may not import each other. scripts/check-imports.js
-// enforces this table (its LAYERS) and refuses import cycles, in CI (scripts/test.sh) and in
-// `npm run lint`; it is not an eslint rule because it must also see lazy `require()` and
-// `import()`, which no-restricted-imports does not, and cycles, which need eslint-plugin-import.
+// the folders of lower-numbered rows; folders of one row may not import each other.
+// scripts/check-imports.js enforces this table (its LAYERS) and refuses import cycles, in CI
+// (scripts/test.sh) and in `npm run lint`. It is not an eslint rule because it must also see
+// lazy `require()` and `import()`, which no-restricted-imports does not, and cycles, which need
+// eslint-plugin-import.
 //
 //   0  units, errors          byte units; the error taxonomy and the exit codes it maps to
 //   1  config, directives     etcd settings; #DW/#BB parsing (pure)
-//   2  logging                log files and levels: usable by everything above
+//   2  logging                log files and levels: usable from keystore (row 3) up
 //   3  keystore               the Keystore interface and its etcd and in-memory stores
 //   4  registry               the domain model (records, buffer paths, pool views) and its API
 //   5  lifecycle, pfsprovider Slurm steps and waiting for dacd; filesystem providers (which

@@ -6,6 +6,7 @@ import { EtcdKeystore } from '../src/keystore/etcd-keystore';
 import { KeyLayout } from '../src/registry/keys';
 import type { Brick } from '../src/registry/model';
 import { Registry, type NewSession } from '../src/registry/registry';
+import { seededRandom } from '../test/support/seeded-random';
 
 /** What to create. */
 export interface SeedPlan {
@@ -62,24 +63,12 @@ export async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** A small deterministic PRNG (mulberry32), so every run seeds the same sizes. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * The session requests: every 10th has no buffer of its own, every 25th is a persistent
  * buffer, the rest are job buffers of 1–16 bricks, small ones more likely (mean ≈ 5 bricks).
  */
 export function sessionRequests(plan: SeedPlan): NewSession[] {
-  const next = random(42);
+  const next = seededRandom(42);
   return Array.from({ length: plan.sessions }, (_, i): NewSession => {
     const bricks = i % 10 === 0 ? 0 : 1 + Math.floor(16 * next() ** 3);
     const persistent = i % 25 === 1;

@@ -21,6 +21,7 @@ import type { CliRun } from './cli';
 import { DacdCluster, setupArgs } from './dacd-cluster';
 import { EtcdMembers } from './etcd-members';
 import { registryViolations } from './registry-invariants';
+import { seededRandom } from './seeded-random';
 
 export interface ChaosOptions {
   /** How long kills go on. */
@@ -55,23 +56,12 @@ const HOSTS = ['dac1', 'dac2', 'dac3'];
 const STEP_ATTEMPTS = 30;
 const TEARDOWN_ATTEMPTS = 200;
 
-/** A small seeded generator (mulberry32): the run's choices repeat for one seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const rand = random(seed);
+  // The run's choices repeat for one seed.
+  const rand = seededRandom(seed);
   const between = (low: number, high: number) => low + rand() * (high - low);
   const log = options.log ?? (() => undefined);
   const streams = options.streams ?? 4;

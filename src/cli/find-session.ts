@@ -1,7 +1,7 @@
 /** Looking up the session a Slurm call names by `--token`. */
 import { NoMatchingSessionError } from '../errors/errors';
 import type { SlurmReader } from '../registry/slurm-reader';
-import type { SlurmSession } from '../registry/slurm-records';
+import type { SlurmSession } from '../registry/model';
 
 /** The session of `token`, from one read; NotFoundError (exit 1) if there is none. */
 export async function requireSession(reader: SlurmReader, token: string): Promise<SlurmSession> {

@@ -11,6 +11,7 @@ import {
   DEVICE_NAME,
   HOST_NAME,
   POOL_NAME,
+  POSITIVE_BYTES,
   TOKEN,
   schemaVersionMessage,
   type Pattern,
@@ -23,13 +24,37 @@ const schemaVersion = z.literal(SCHEMA_VERSION, {
   error: (issue) => schemaVersionMessage(issue.input, SCHEMA_VERSION),
 });
 
-const matching = (pattern: Pattern) => z.string().regex(pattern.regex, pattern.message);
+// Every check carries its own message: the generated zod-free decoders (slurm-records.ts)
+// give the same one, and refuse to be generated from a check without one.
+const matching = (pattern: Pattern) =>
+  z.string({ error: 'must be a string' }).regex(pattern.regex, pattern.message);
+
+function integer(minimum: 0 | 1) {
+  const error = minimum === 1 ? 'must be a positive integer' : 'must be a non-negative integer';
+  return z.number({ error }).int({ error }).min(minimum, { error });
+}
+
+const object = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.object(shape, { error: 'must be an object' });
+
+const listOf = <Item extends z.ZodType>(item: Item) => z.array(item, { error: 'must be an array' });
+
+const oneOf = <const Values extends readonly [string, ...string[]]>(values: Values) =>
+  z.enum(values, { error: `must be one of ${values.map((v) => `"${v}"`).join(', ')}` });
+
+const flag = z.boolean({ error: 'must be a boolean' });
+
+/** A decimal string in JSON that `pattern` admits, a bigint in code. */
+const byteCount = (pattern: Pattern) =>
+  z.codec(matching(pattern), z.bigint(), {
+    decode: (text) => BigInt(text),
+    encode: (value) => value.toString(),
+  });
 
 /** Byte counts: a decimal string in JSON, a bigint in code. */
-export const Bytes = z.codec(matching(BYTES), z.bigint().nonnegative(), {
-  decode: (text) => BigInt(text),
-  encode: (value) => value.toString(),
-});
+export const Bytes = byteCount(BYTES);
+/** A byte count above zero (a granularity). */
+export const PositiveBytes = byteCount(POSITIVE_BYTES);
 
 /** Host names, device names and pool names: safe in etcd keys and in Slurm's JSON. */
 export const HostName = matching(HOST_NAME);
@@ -38,38 +63,48 @@ export const DeviceName = matching(DEVICE_NAME);
 /** A session token: a Slurm job id, or a persistent buffer's name. */
 export const Token = matching(TOKEN);
 
-const Epoch = z.number().int().nonnegative();
+const Epoch = integer(0);
+const Count = integer(0);
+const Id = integer(1);
 
-export const PoolRecord = z.object({
+export const PoolRecord = object({
   schemaVersion,
   name: PoolName,
   /** Bytes per granule; every brick of the pool holds exactly one granule. */
-  granularityBytes: Bytes.refine((b) => b > 0n, 'must be positive'),
+  granularityBytes: PositiveBytes,
 });
 export type PoolRecord = z.output<typeof PoolRecord>;
 
-export const Brick = z.object({
+/** What `pools` and `job_process` read of a pool (see slurm-records.ts). */
+export const SlurmPool = PoolRecord.pick({
+  schemaVersion: true,
+  name: true,
+  granularityBytes: true,
+});
+export type SlurmPool = z.output<typeof SlurmPool>;
+
+export const Brick = object({
   device: DeviceName,
   capacityBytes: Bytes,
   pool: PoolName,
 });
 export type Brick = z.output<typeof Brick>;
 
-export const HostRecord = z.object({
+export const HostRecord = object({
   schemaVersion,
   name: HostName,
   /** False when an operator drained the host: it gets no new allocations. */
-  enabled: z.boolean(),
+  enabled: flag,
   drainReason: z.string().max(500).optional(),
-  bricks: z.array(Brick),
+  bricks: listOf(Brick),
   updatedAt: Epoch,
 });
 export type HostRecord = z.output<typeof HostRecord>;
 
 /** Bricks of one pool on one host, and how many of them are allocated. */
-export const PoolUsage = z.object({
-  bricks: z.number().int().nonnegative(),
-  allocated: z.number().int().nonnegative(),
+export const PoolUsage = object({
+  bricks: Count,
+  allocated: Count,
 });
 export type PoolUsage = z.output<typeof PoolUsage>;
 
@@ -79,62 +114,62 @@ export type PoolUsage = z.output<typeof PoolUsage>;
  * allocated brick. The registry writes it in the same transactions as the host record and the
  * allocations, so it always agrees with them.
  */
-export const HostUsageRecord = z.object({
+export const HostUsageRecord = object({
   schemaVersion,
   host: HostName,
-  enabled: z.boolean(),
-  pools: z.record(PoolName, PoolUsage),
+  enabled: flag,
+  pools: z.record(PoolName, PoolUsage, { error: 'must be an object' }),
 });
 export type HostUsageRecord = z.output<typeof HostUsageRecord>;
 
 /** Written by dacd on its lease: present while the host is alive. */
-export const AliveRecord = z.object({
+export const AliveRecord = object({
   schemaVersion,
   host: HostName,
   since: Epoch,
-  pid: z.number().int().positive().optional(),
+  pid: Id.optional(),
   /** The machine the daemon runs on (`os.hostname()`); absent in records of older versions. */
   machine: z.string().min(1).max(255).optional(),
 });
 export type AliveRecord = z.output<typeof AliveRecord>;
 
 /** Marks a brick as taken by a session. Its absence means the brick is free. */
-export const AllocationRecord = z.object({
+export const AllocationRecord = object({
   schemaVersion,
-  sessionId: z.number().int().positive(),
+  sessionId: Id,
   token: Token,
   /** Position in the session's volume; 0 is the primary brick. */
-  index: z.number().int().nonnegative(),
+  index: Count,
 });
 export type AllocationRecord = z.output<typeof AllocationRecord>;
 
-export const BrickRef = z.object({ host: HostName, device: DeviceName });
+export const BrickRef = object({ host: HostName, device: DeviceName });
 export type BrickRef = z.output<typeof BrickRef>;
 
 /** The steps of a session's life, in the order Slurm drives them. */
-export const Phase = z.enum(['Setup', 'DataIn', 'PreRun', 'PostRun', 'DataOut', 'Teardown']);
+export const Phase = oneOf(['Setup', 'DataIn', 'PreRun', 'PostRun', 'DataOut', 'Teardown']);
 export type Phase = z.output<typeof Phase>;
 
-export const PhaseStatus = z.enum(['InProgress', 'Completed', 'Error']);
+export const PhaseStatus = oneOf(['InProgress', 'Completed', 'Error']);
 export type PhaseStatus = z.output<typeof PhaseStatus>;
 
-export const StageRequest = z.object({
+export const StageRequest = object({
   source: z.string().min(1),
   destination: z.string().min(1),
-  type: z.enum(['file', 'directory', 'list']),
+  type: oneOf(['file', 'directory', 'list']),
 });
 export type StageRequest = z.output<typeof StageRequest>;
 
-export const AccessMode = z.enum(['striped', 'private', 'striped,private']);
+export const AccessMode = oneOf(['striped', 'private', 'striped,private']);
 export type AccessMode = z.output<typeof AccessMode>;
 
-export const SessionRecord = z.object({
+export const SessionRecord = object({
   schemaVersion,
   /** Integer id shown to Slurm (it ignores string ids); unique across the system. */
-  id: z.number().int().positive(),
+  id: Id,
   token: Token,
-  kind: z.enum(['job', 'persistent']),
-  owner: z.object({ uid: z.number().int().nonnegative(), gid: z.number().int().nonnegative() }),
+  kind: oneOf(['job', 'persistent']),
+  owner: object({ uid: Count, gid: Count }),
   /** Epoch seconds. */
   createdAt: Epoch,
   pool: PoolName,
@@ -142,13 +177,13 @@ export const SessionRecord = z.object({
   /** The pool's granularity when the bricks were chosen. */
   granularityBytes: Bytes,
   accessMode: AccessMode,
-  type: z.enum(['scratch', 'cache']),
-  stageIn: z.array(StageRequest),
-  stageOut: z.array(StageRequest),
+  type: oneOf(['scratch', 'cache']),
+  stageIn: listOf(StageRequest),
+  stageOut: listOf(StageRequest),
   /** Names of persistent buffers this job uses. */
-  persistentAttachments: z.array(Token),
+  persistentAttachments: listOf(Token),
   /** Allocated bricks, primary first. Empty for a zero-capacity session. */
-  bricks: z.array(BrickRef),
+  bricks: listOf(BrickRef),
   /**
    * The storage host whose dacd carries out this session's steps: the primary brick's host, or
    * for a session without bricks the primary host of its first persistent buffer; null when no
@@ -156,7 +191,7 @@ export const SessionRecord = z.object({
    */
   reconciler: HostName.nullable(),
   /** Slurm node names the buffer is mounted on (from pre_run). */
-  computeHosts: z.array(HostName),
+  computeHosts: listOf(HostName),
   /** What the CLI wants. */
   desired: Phase,
   /** What dacd last reported. */
@@ -171,41 +206,57 @@ export const SessionRecord = z.object({
   /** Milliseconds since the epoch at which each phase started and finished. */
   timings: z.partialRecord(
     Phase,
-    z.object({ startedAt: Epoch.optional(), finishedAt: Epoch.optional() }),
+    object({ startedAt: Epoch.optional(), finishedAt: Epoch.optional() }),
   ),
-  lastError: z.object({ message: z.string(), detail: z.string().optional(), at: Epoch }).nullable(),
+  lastError: object({ message: z.string(), detail: z.string().optional(), at: Epoch }).nullable(),
   /** Teardown was requested with --hurry: skip stage-out. */
-  hurry: z.boolean(),
+  hurry: flag,
   /**
    * Counts of the current or last stage-in/out, written by dacd while it copies; `done`: no
    * more counts come for it (it finished, or failed with what it had written by then).
    */
   transfer: z
     .object({
-      phase: z.enum(['DataIn', 'DataOut']),
+      phase: oneOf(['DataIn', 'DataOut']),
       bytes: Bytes,
-      files: z.number().int().nonnegative(),
-      done: z.boolean(),
+      files: Count,
+      done: flag,
       updatedAt: Epoch,
     })
     .optional(),
 });
 export type SessionRecord = z.output<typeof SessionRecord>;
 
+/** What the read-only Slurm calls read of a session (see slurm-records.ts). */
+export const SlurmSession = SessionRecord.pick({
+  schemaVersion: true,
+  id: true,
+  token: true,
+  kind: true,
+  owner: true,
+  createdAt: true,
+  granularityBytes: true,
+  accessMode: true,
+  persistentAttachments: true,
+  bricks: true,
+  computeHosts: true,
+});
+export type SlurmSession = z.output<typeof SlurmSession>;
+
 /**
  * What `show_sessions` and `show_instances` report of a session, in about 100 bytes instead of
  * the whole record (see `session-summary.ts`). Stored in a `SummaryBucketRecord`.
  */
-export const SessionSummary = z.object({
-  id: z.number().int().positive(),
+export const SessionSummary = object({
+  id: Id,
   token: Token,
   /** The owner's uid. */
-  uid: z.number().int().nonnegative(),
+  uid: Count,
   createdAt: Epoch,
   /** Bytes allocated: whole bricks, each one granule. */
   bytes: Bytes,
   /** Compute hosts the buffer is mounted on. */
-  nodes: z.number().int().nonnegative(),
+  nodes: Count,
 });
 export type SessionSummary = z.output<typeof SessionSummary>;
 
@@ -215,8 +266,8 @@ export type SessionSummary = z.output<typeof SessionSummary>;
  * changes its summary, guarded by the bucket's revision. A few dozen buckets instead of a key
  * per session: etcd answers `show_sessions` three times as fast, and there is less to decode.
  */
-export const SummaryBucketRecord = z.object({
+export const SummaryBucketRecord = object({
   schemaVersion,
-  summaries: z.array(SessionSummary),
+  summaries: listOf(SessionSummary),
 });
 export type SummaryBucketRecord = z.output<typeof SummaryBucketRecord>;

@@ -1,7 +1,7 @@
 /**
- * The text patterns of stored names and numbers, with their messages. Both the zod schemas
- * (`model.ts`) and the zod-free decoders of the read-only Slurm calls (`slurm-records.ts`)
- * check with these, so the two cannot drift apart.
+ * The text patterns of stored names and numbers, with their messages, used by the zod schemas
+ * of `model.ts` (from which the zod-free decoders of `slurm-records.ts` are generated), and the
+ * message for a record of another schema version, which the generated decoders give too.
  */
 
 /** A named pattern: the regular expression and what to say when a value does not match. */
@@ -14,6 +14,12 @@ export interface Pattern {
 export const BYTES: Pattern = {
   regex: /^(0|[1-9][0-9]*)$/,
   message: 'must be a whole number of bytes as a decimal string',
+};
+
+/** A byte count above zero. */
+export const POSITIVE_BYTES: Pattern = {
+  regex: /^[1-9][0-9]*$/,
+  message: 'must be a positive whole number of bytes as a decimal string',
 };
 
 /** Host names (storage hosts and Slurm node names). */

@@ -6,7 +6,7 @@
  */
 import { DacError, RecordError } from '../errors/errors';
 import type { KeyReader, RangeSpec } from '../keystore/keystore';
-import type { SessionSummary } from './model';
+import type { SessionSummary, SlurmSession } from './model';
 import type { KeyLayout } from './keys';
 import {
   poolCapacities,
@@ -17,7 +17,7 @@ import {
   type PoolTable,
 } from './pool-table';
 import { summaryBucketOf } from './session-summary';
-import { decodeSlurmSession, decodeSummaryBucket, type SlurmSession } from './slurm-records';
+import { decodeSlurmSession, decodeSummaryBucket } from './slurm-records';
 
 /** The ranges of the snapshot `sessionSummaries` reads: the buckets, and the sessions' count. */
 export function sessionSummaryRanges(keys: KeyLayout): RangeSpec[] {
@@ -55,7 +55,7 @@ export class SlurmReader {
     const byToken = new Map<string, SessionSummary>();
     for (const kv of kvs) {
       const bucket = kv.key.slice(prefix.length);
-      const summaries = decodeSummaryBucket(kv.key, kv.value);
+      const { summaries } = decodeSummaryBucket(kv.key, kv.value);
       for (let i = 0; i < summaries.length; i += 1) {
         const summary = summaries[i]!;
         const { token } = summary;

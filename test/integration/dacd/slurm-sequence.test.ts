@@ -158,5 +158,5 @@ describe('the Slurm sequence with real daemons', () => {
     expect(await cluster.registry.sessions()).toEqual([]);
     expect((await cluster.registry.pools())[0]).toMatchObject({ free: 4 });
     expect(cluster.leftovers()).toEqual([]);
-  });
+  }, 60000);
 });

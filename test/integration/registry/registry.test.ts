@@ -489,7 +489,7 @@ describe('Registry on a real etcd', () => {
       '{"schemaVersion":1,"name":"h1","enabled":"yes","bricks":[],"updatedAt":1}',
     );
     await expect(registry.pools()).rejects.toThrow(
-      new RecordError(keys.host('h1'), 'enabled: Invalid input: expected boolean, received string'),
+      new RecordError(keys.host('h1'), 'enabled: must be a boolean'),
     );
     await store.put(keys.session('42'), 'not json');
     await expect(registry.sessions()).rejects.toThrow(

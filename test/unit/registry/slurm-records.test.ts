@@ -50,6 +50,7 @@ describe('decodeSlurmSession', () => {
     const text = storedSession();
     const full = decodeRecord(SessionRecord, KEY, text);
     expect(decodeSlurmSession(KEY, text)).toEqual({
+      schemaVersion: 1,
       id: full.id,
       token: full.token,
       kind: full.kind,
@@ -137,6 +138,7 @@ describe('decodeSlurmPool', () => {
       granularityBytes: 1099511627776n,
     });
     expect(decodeSlurmPool(key, text)).toEqual({
+      schemaVersion: 1,
       name: 'default',
       granularityBytes: 1099511627776n,
     });

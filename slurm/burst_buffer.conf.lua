@@ -3,7 +3,7 @@
 # burst_buffer.lua. See slurm/README.md.
 #
 # Slurm 22.05 exits with a fatal error on any key it does not know: add only keys from
-# ../shared/docs/slurm-contract.md section 6. The lua plugin resets GetSysState, GetSysStatus,
+# docs/slurm-contract.md section 6. The lua plugin resets GetSysState, GetSysStatus,
 # DefaultPool, EnablePersistent and EmulateCray (with an error in the log), so they are not
 # here: the CLI paths and the default pool are set in burst_buffer.lua (DAC_BB_* variables).
 

@@ -2,7 +2,7 @@
  * What a command needs, built lazily: `show_configurations` touches no etcd; the read-only
  * calls (`pools`, `show_*`, `real_size`, `paths`, `job_process`, dwstat) read with
  * `EtcdGrpcReader` (gRPC over our own small HTTP/2 client, one request, no zod for the Slurm
- * calls); only the steps that write load the `etcd3` client (about 250 ms to load).
+ * calls); only the steps that write load the `etcd3` client (about 140 ms to load; see docs/performance.md).
  */
 import type { EtcdConfig } from '../config/etcd-config';
 import type { KeyReader, Keystore } from '../keystore/keystore';

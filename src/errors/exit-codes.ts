@@ -1,5 +1,5 @@
 /**
- * Exit codes of dacctl/dw_wlm_cli/dwstat (documented in the README), and of dacd for the same
+ * Exit codes of dacctl/dw_wlm_cli/dwstat (documented in docs/operations.md), and of dacd for the same
  * errors, from the error taxonomy (here, below both programs). Slurm only checks zero versus
  * non-zero; the distinctions are for operators and scripts.
  */

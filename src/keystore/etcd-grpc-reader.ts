@@ -1,8 +1,8 @@
 /**
  * Reads etcd over its gRPC API with a small HTTP/2 client (`h2-connection.ts`) and a small
- * protobuf codec: no gRPC client to load. Loading `etcd3` costs about 200 ms, more than
- * Slurm's whole budget for `job_process`, and `pools`/`show_*` run every 30 s; they only ever
- * read, and each answers from one request (`snapshot`: one transaction of range reads).
+ * protobuf codec: no gRPC client to load. Loading `etcd3` costs about 140 ms
+ * (docs/performance.md), nearly twice a whole `pools` call, and `pools`/`show_*` run every
+ * 30 s; they only ever read, and each answers from one request (`snapshot`: one transaction of range reads).
  * etcd's JSON gateway would also avoid the client, but it spends three times as long encoding
  * megabytes of base64 JSON.
  *

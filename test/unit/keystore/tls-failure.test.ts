@@ -77,23 +77,17 @@ describe('tlsFailure', () => {
     expect(tlsFailure(error)).toEqual(failure);
   });
 
-  it('recognises nothing in other failures, which retrying may mend', () => {
-    expect(tlsFailure(nodeError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:2379'))).toBe(
-      undefined,
-    );
-    expect(
-      tlsFailure(
-        nodeError(
-          'ECONNRESET',
-          'Client network socket disconnected before secure TLS connection was established',
-        ),
-      ),
-    ).toBeUndefined();
-    expect(tlsFailure(new Error('the server did not agree to HTTP/2 (ALPN h2)'))).toBeUndefined();
-    expect(
-      tlsFailure(nodeError('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', alert('handshake failure'))),
-    ).toBe(undefined);
-    expect(tlsFailure(undefined)).toBeUndefined();
+  it.each([
+    nodeError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:2379'),
+    nodeError(
+      'ECONNRESET',
+      'Client network socket disconnected before secure TLS connection was established',
+    ),
+    new Error('the server did not agree to HTTP/2 (ALPN h2)'),
+    nodeError('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', alert('handshake failure')),
+    undefined,
+  ])('recognises nothing in %p, which retrying may mend', (error) => {
+    expect(tlsFailure(error)).toBeUndefined();
   });
 });
 

@@ -2,43 +2,22 @@
  * The allocation planner is pure: for an inventory and a request it gives the bricks and the
  * compares and writes of the one transaction that takes them.
  */
-import type { Inventory } from '../../../src/registry/inventory';
 import { planAllocation } from '../../../src/registry/allocation-plan';
 import { KeyLayout } from '../../../src/registry/keys';
 import { SCHEMA_VERSION } from '../../../src/registry/model';
+import { GRAN, inventory as inventoryOf } from '../../support/inventory';
 
-const GRAN = 1024n ** 3n;
 const keys = new KeyLayout('/t/');
 
-function inventory(): Inventory {
-  const inv: Inventory = {
-    revision: 9,
-    pools: new Map([
-      ['default', { schemaVersion: SCHEMA_VERSION, name: 'default', granularityBytes: GRAN }],
-    ]),
-    hosts: new Map(),
-    allocations: new Map(),
-    damaged: [],
-    damagedHosts: new Set(),
-  };
-  for (const [name, usageModRevision, aliveCreateRevision] of [
-    ['h1', 11, 3],
-    ['h2', 12, 4],
-  ] as const) {
-    inv.hosts.set(name, {
-      record: {
-        schemaVersion: SCHEMA_VERSION,
-        name,
-        enabled: true,
-        bricks: [0, 1].map((i) => ({ device: `nvme${i}n1`, capacityBytes: GRAN, pool: 'default' })),
-        updatedAt: 0,
-      },
-      usageModRevision,
-      aliveCreateRevision,
-    });
-  }
-  return inv;
-}
+/** Two hosts of two bricks, each usage record and liveness key at its own revision. */
+const inventory = () =>
+  inventoryOf(
+    {
+      h1: { bricks: 2, usageModRevision: 11, aliveCreateRevision: 3 },
+      h2: { bricks: 2, usageModRevision: 12, aliveCreateRevision: 4 },
+    },
+    9,
+  );
 
 describe('planAllocation', () => {
   it('takes whole granules and guards every brick, usage record and liveness key', () => {

@@ -1,57 +1,8 @@
 import { CapacityError, NotFoundError } from '../../../src/errors/errors';
-import type { Inventory } from '../../../src/registry/inventory';
 import { brickId, poolViews } from '../../../src/registry/inventory';
-import { SCHEMA_VERSION } from '../../../src/registry/model';
 import { chooseBricks, stableHash } from '../../../src/registry/placement';
 import { maxSessionHosts } from '../../../src/registry/session-limits';
-
-const GRAN = 1024n ** 3n;
-
-interface HostSpec {
-  bricks: number;
-  alive?: boolean;
-  enabled?: boolean;
-  allocated?: number[];
-}
-
-function inventory(hosts: Record<string, HostSpec>): Inventory {
-  const inv: Inventory = {
-    revision: 1,
-    pools: new Map([
-      ['default', { schemaVersion: SCHEMA_VERSION, name: 'default', granularityBytes: GRAN }],
-    ]),
-    hosts: new Map(),
-    allocations: new Map(),
-    damaged: [],
-    damagedHosts: new Set(),
-  };
-  for (const [name, spec] of Object.entries(hosts)) {
-    inv.hosts.set(name, {
-      record: {
-        schemaVersion: SCHEMA_VERSION,
-        name,
-        enabled: spec.enabled ?? true,
-        bricks: Array.from({ length: spec.bricks }, (_, i) => ({
-          device: `nvme${i}n1`,
-          capacityBytes: GRAN,
-          pool: 'default',
-        })),
-        updatedAt: 0,
-      },
-      usageModRevision: 0,
-      ...(spec.alive === false ? {} : { aliveCreateRevision: 1 }),
-    });
-    for (const i of spec.allocated ?? []) {
-      inv.allocations.set(brickId(name, `nvme${i}n1`), {
-        schemaVersion: SCHEMA_VERSION,
-        sessionId: 1,
-        token: 'other',
-        index: 0,
-      });
-    }
-  }
-  return inv;
-}
+import { GRAN, inventory } from '../../support/inventory';
 
 describe('chooseBricks', () => {
   it('is deterministic for the same inventory and seed', () => {

@@ -31,6 +31,25 @@ export default tseslint.config(
     },
   },
   {
+    // dacd reaches etcd only through the registry (its watches, claims and writes): only its
+    // main builds the EtcdKeystore, and hands it to the Registry.
+    files: ['src/dacd/**/*.ts'],
+    ignores: ['src/dacd/main.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/keystore/*'],
+              message: 'dacd uses the Registry (src/registry/registry.ts), not the keystore',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Plain CommonJS scripts (CI helpers, test worker processes).
     files: ['**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: globals.node },

@@ -10,10 +10,9 @@
  */
 import { hostname } from 'node:os';
 import { HostOwnedError, LeaseLostError } from '../errors/errors';
-import type { Keystore, Lease, Watch, WatchEvent } from '../keystore/keystore';
 import type { Logger } from '../logging/logger';
 import type { AliveRecord } from '../registry/model';
-import type { Registry } from '../registry/registry';
+import type { AliveKeyChange, Lease, Registry, Watch } from '../registry/registry';
 
 export interface HostLivenessOptions {
   ttlSeconds: number;
@@ -36,7 +35,6 @@ export class HostLiveness {
   private readonly machine = hostname();
 
   constructor(
-    private readonly store: Keystore,
     private readonly registry: Registry,
     private readonly host: string,
     private readonly options: HostLivenessOptions,
@@ -47,12 +45,10 @@ export class HostLiveness {
    * HostOwnedError when a live daemon serves the host already.
    */
   async start(): Promise<void> {
-    const { revision } = await this.store.range(this.registry.keys.alive(this.host));
+    const { revision } = await this.registry.hostAlive(this.host);
     await this.establish();
-    this.watch = await this.store.watchPrefix(
-      this.registry.keys.alive(this.host),
-      (event) => this.onKeyChange(event),
-      { fromRevision: revision + 1 },
+    this.watch = await this.registry.watchAliveKey(this.host, revision + 1, (change) =>
+      this.onKeyChange(change),
     );
     this.schedule(this.renewalMs());
   }
@@ -62,7 +58,7 @@ export class HostLiveness {
   }
 
   private async establish(): Promise<void> {
-    const lease = await this.store.grantLease(this.options.ttlSeconds);
+    const lease = await this.registry.grantLease(this.options.ttlSeconds);
     try {
       await this.claim(lease);
     } catch (error) {
@@ -95,12 +91,12 @@ export class HostLiveness {
     return current.pid === process.pid || !processRuns(current.pid);
   }
 
-  private onKeyChange(event: WatchEvent): void {
-    if (this.stopped || event.kv.key !== this.registry.keys.alive(this.host)) return;
+  private onKeyChange(change: AliveKeyChange): void {
+    if (this.stopped) return;
     // Our own claims, and the deletion that follows a lease we lost (renew handles that).
-    if (event.type === 'put' && event.kv.lease === this.lease?.id) return;
-    if (event.type === 'delete' && this.lease === undefined) return;
-    this.options.log.warn({ change: event.type }, 'liveness key changed by another; claiming it');
+    if (change.type === 'put' && change.lease === this.lease?.id) return;
+    if (change.type === 'delete' && this.lease === undefined) return;
+    this.options.log.warn({ change: change.type }, 'liveness key changed by another; claiming it');
     this.claimNeeded = true;
     if (!this.renewing) this.schedule(0);
   }

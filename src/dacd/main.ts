@@ -47,7 +47,7 @@ async function main(): Promise<void> {
       }
       hostLog.info('stopped');
     };
-    liveness = new HostLiveness(store, registry, config.hostName, {
+    liveness = new HostLiveness(registry, config.hostName, {
       ttlSeconds: config.leaseTtlSeconds,
       log: hostLog,
       onTaken: (error) => void stop('host taken over', error),
@@ -82,12 +82,12 @@ async function main(): Promise<void> {
       },
       'registered',
     );
-    reconciler = new Reconciler(store, registry, setup.provider, config.hostName, hostLog, {
+    reconciler = new Reconciler(registry, setup.provider, config.hostName, hostLog, {
       ...(setup.leftovers ? { leftovers: setup.leftovers } : {}),
     });
     if (stopping) return; // taken over while starting
     await reconciler.start();
-    summaryRepair = new SummaryRepair(store, registry, hostLog);
+    summaryRepair = new SummaryRepair(registry, hostLog);
     await summaryRepair.start();
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));

@@ -1,27 +1,19 @@
 /**
- * dacd's reconcile loop: it watches the sessions this host serves (`reconciler` == this host),
- * carries out the step each session's `desired` asks for through the filesystem provider, and
- * writes what it observed (status, message, transfer counts, finish time) back to etcd.
+ * dacd's reconcile loop: it follows the sessions this host serves (`reconciler` == this host)
+ * through the registry's watch, and runs one worker per session that carries out the step the
+ * session's `desired` asks for (step-runner.ts), one step after another.
  *
  * Restart-safe by construction: dacd writes a result only after the step's work is done, and
  * every provider operation is idempotent, so after a crash (or SIGTERM) the next start simply
- * does the desired step again. One worker per session runs steps one after another; a newer
- * request that supersedes a running step (teardown, typically with --hurry, during a
- * stage-in/out) aborts it.
+ * does the desired step again. A newer request that supersedes a running step (teardown,
+ * typically with --hurry, during a stage-in/out) aborts it.
  */
-import { AbortedError, DacError, NotFoundError } from '../errors/errors';
-import type { Keystore, Watch } from '../keystore/keystore';
+import { AbortedError } from '../errors/errors';
 import type { Logger } from '../logging/logger';
-import { isPhaseDone } from '../lifecycle/phases';
 import type { Phase, SessionRecord } from '../registry/model';
-import { SessionRecord as SessionSchema } from '../registry/model';
-import { decodeRecord } from '../registry/record-codec';
-import type { Registry } from '../registry/registry';
-import type {
-  FilesystemProvider,
-  OperationContext,
-  TransferProgress,
-} from '../pfsprovider/provider';
+import type { Registry, Watch } from '../registry/registry';
+import type { FilesystemProvider } from '../pfsprovider/provider';
+import { StepRunner } from './step-runner';
 
 export interface ReconcilerOptions {
   /** Minimum time between two progress writes of one transfer. Default 1000 ms. */
@@ -57,51 +49,35 @@ export function needsWork(session: SessionRecord, host: string): boolean {
 
 export class Reconciler {
   private readonly workers = new Map<string, Worker>();
+  private readonly steps: StepRunner;
   private watch: Watch | undefined;
   private stopping = false;
-  private readonly progressIntervalMs: number;
-  private readonly attempts: number;
-  private readonly retryDelayMs: number;
 
   constructor(
-    private readonly store: Keystore,
     private readonly registry: Registry,
-    private readonly provider: FilesystemProvider,
+    provider: FilesystemProvider,
     private readonly host: string,
     private readonly log: Logger,
     private readonly options: ReconcilerOptions = {},
   ) {
-    this.progressIntervalMs = options.progressIntervalMs ?? 1000;
-    this.attempts = options.attempts ?? 3;
-    this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.steps = new StepRunner(registry, provider, host, log, {
+      progressIntervalMs: options.progressIntervalMs ?? 1000,
+      attempts: options.attempts ?? 3,
+      retryDelayMs: options.retryDelayMs ?? 1000,
+    });
   }
 
   /** Read every session, clean up leftovers of sessions that are gone, then follow changes. */
   async start(): Promise<void> {
-    const prefix = this.registry.keys.sessions();
-    const { kvs, revision } = await this.store.range(prefix);
-    const mine = new Set<string>();
-    const sessions: SessionRecord[] = [];
-    for (const kv of kvs) {
-      const session = this.decode(kv.key, kv.value);
-      if (session && session.reconciler === this.host) {
-        mine.add(session.token);
-        sessions.push(session);
-      }
-    }
-    await this.sweep(mine);
-    this.watch = await this.store.watchPrefix(
-      prefix,
-      (event) => {
-        const token = event.kv.key.slice(prefix.length);
-        if (event.type === 'delete') this.onGone(token);
-        else {
-          const session = this.decode(event.kv.key, event.kv.value);
-          if (session) this.onChange(session);
-        }
-      },
-      { fromRevision: revision + 1 },
-    );
+    const { sessions: all, damaged, revision } = await this.registry.readableSessions();
+    for (const error of damaged) this.damaged(error.key, error);
+    const sessions = all.filter((session) => session.reconciler === this.host);
+    await this.sweep(new Set(sessions.map((session) => session.token)));
+    this.watch = await this.registry.watchSessions(revision + 1, {
+      changed: (stored) => this.onChange(stored.record),
+      removed: (token) => this.onGone(token),
+      damaged: (key, error) => this.damaged(key, error),
+    });
     for (const session of sessions) this.onChange(session);
     this.log.info({ sessions: sessions.length }, 'reconciling');
   }
@@ -129,14 +105,9 @@ export class Reconciler {
     }
   }
 
-  private decode(key: string, value: string): SessionRecord | undefined {
-    try {
-      return decodeRecord(SessionSchema, key, value);
-    } catch (error) {
-      // Not ours to repair: the CLI reports the same record error to whoever uses it.
-      this.log.error({ err: error, key }, 'cannot read session record');
-      return undefined;
-    }
+  /** A session record that cannot be read: not ours to repair, the CLI reports it too. */
+  private damaged(key: string, error: unknown): void {
+    this.log.error({ err: error, key }, 'cannot read session record');
   }
 
   private async sweep(mine: Set<string>): Promise<void> {
@@ -206,231 +177,8 @@ export class Reconciler {
       if (worker.controller.signal.aborted) worker.controller = new AbortController();
       const session = stored.record;
       worker.phase = session.desired;
-      await this.step(session, worker.controller.signal);
+      await this.steps.run(session, worker.controller.signal);
       worker.phase = undefined;
     }
   }
-
-  /** Carry out the session's desired step and record the outcome. */
-  private async step(session: SessionRecord, signal: AbortSignal): Promise<void> {
-    const phase = session.desired;
-    const log = this.log.child({ token: session.token, session: session.id, phase });
-    const context: OperationContext = { session, signal, log };
-    log.info('step started');
-    try {
-      const result = await this.withRetries(log, signal, () => this.perform(phase, context));
-      await this.report(session, phase, { status: 'Completed', ...result });
-      log.info({ ...result }, 'step completed');
-    } catch (error) {
-      if (error instanceof AbortedError || signal.aborted) {
-        log.info({ reason: error instanceof Error ? error.message : String(error) }, 'aborted');
-        return;
-      }
-      if (phase === 'Teardown') {
-        await this.teardownFailed(session, error, log);
-        return;
-      }
-      const message = error instanceof DacError ? error.message : 'internal error in dacd';
-      log.error({ err: error }, 'step failed');
-      await this.report(session, phase, { status: 'Error', message });
-    }
-  }
-
-  private async perform(
-    phase: Phase,
-    context: OperationContext,
-  ): Promise<{ message?: string; transfer?: TransferProgress }> {
-    const { session } = context;
-    const provider = this.provider;
-    // A later step may be asked for before Setup was seen through (Slurm moved on, or this
-    // daemon restarted): make sure the filesystem exists first; `create` is idempotent.
-    if (phase !== 'Setup' && phase !== 'Teardown' && !isPhaseDone(session, 'Setup')) {
-      await provider.create(context);
-    }
-    switch (phase) {
-      case 'Setup':
-        await provider.create(context);
-        return {};
-      case 'DataIn':
-        return { transfer: await this.transfer(context, 'DataIn') };
-      case 'PreRun':
-        await provider.mount(context, session.computeHosts);
-        return {};
-      case 'PostRun':
-        await provider.unmount(context, session.computeHosts);
-        return {};
-      case 'DataOut':
-        if (session.hurry) return { message: 'stage-out skipped (teardown with --hurry)' };
-        return { transfer: await this.transfer(context, 'DataOut') };
-      case 'Teardown':
-        await provider.unmount(context, session.computeHosts);
-        await provider.delete(context);
-        return {};
-    }
-  }
-
-  private async transfer(
-    context: OperationContext,
-    phase: 'DataIn' | 'DataOut',
-  ): Promise<TransferProgress> {
-    const requests = phase === 'DataIn' ? context.session.stageIn : context.session.stageOut;
-    if (requests.length === 0) return { bytes: 0, files: 0 };
-    let lastWrite = 0;
-    let writing: Promise<void> = Promise.resolve();
-    let latest: TransferProgress | undefined;
-    const onProgress = (progress: TransferProgress) => {
-      latest = progress;
-      const now = Date.now();
-      if (now - lastWrite < this.progressIntervalMs) return;
-      lastWrite = now;
-      writing = writing.then(() => this.writeTransfer(context.session, phase, progress, false));
-    };
-    const stage = phase === 'DataIn' ? this.provider.stageIn : this.provider.stageOut;
-    try {
-      const totals = await stage.call(this.provider, { ...context, onProgress });
-      await writing;
-      return totals;
-    } catch (error) {
-      // The throttled writes may be far behind what was copied before the failure (a full
-      // buffer fills in well under a second): record the last counts as final, after the
-      // writes still on their way.
-      await writing;
-      if (latest && !context.signal.aborted) {
-        await this.writeTransfer(context.session, phase, latest, true);
-      }
-      throw error;
-    }
-  }
-
-  private async writeTransfer(
-    session: SessionRecord,
-    phase: 'DataIn' | 'DataOut',
-    progress: TransferProgress,
-    done: boolean,
-  ): Promise<void> {
-    await this.registry
-      .updateSession(session.token, (current) =>
-        current.desired === phase && current.id === session.id
-          ? { ...current, transfer: this.transferRecord(phase, progress, done) }
-          : current,
-      )
-      .catch((error: unknown) => this.log.warn({ err: error }, 'progress not recorded'));
-  }
-
-  private transferRecord(
-    phase: 'DataIn' | 'DataOut',
-    progress: TransferProgress,
-    done: boolean,
-  ): NonNullable<SessionRecord['transfer']> {
-    return {
-      phase,
-      bytes: BigInt(progress.bytes),
-      files: progress.files,
-      done,
-      updatedAt: Math.floor(Date.now() / 1000),
-    };
-  }
-
-  private async withRetries<T>(
-    log: Logger,
-    signal: AbortSignal,
-    run: () => Promise<T>,
-  ): Promise<T> {
-    let delay = this.retryDelayMs;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await run();
-      } catch (error) {
-        const transient = error instanceof DacError && error.kind === 'transient';
-        if (!transient || error instanceof AbortedError || attempt >= this.attempts) throw error;
-        log.warn({ err: error, attempt }, 'step failed; retrying');
-        await abortableSleep(delay, signal);
-        delay *= 2;
-      }
-    }
-  }
-
-  /** Write the outcome, unless the session moved on meanwhile (then the loop looks again). */
-  private async report(
-    session: SessionRecord,
-    phase: Phase,
-    outcome: {
-      status: 'Completed' | 'Error';
-      message?: string;
-      transfer?: TransferProgress;
-    },
-  ): Promise<void> {
-    const nowMs = Date.now();
-    await this.registry
-      .updateSession(session.token, (current) => {
-        if (current.id !== session.id || current.desired !== phase) return current;
-        const timing = current.timings[phase] ?? {};
-        return {
-          ...current,
-          observed: {
-            phase,
-            status: outcome.status,
-            ...(outcome.message !== undefined ? { message: outcome.message } : {}),
-            updatedAt: Math.floor(nowMs / 1000),
-          },
-          timings: { ...current.timings, [phase]: { ...timing, finishedAt: nowMs } },
-          ...(outcome.transfer
-            ? {
-                transfer: this.transferRecord(
-                  phase as 'DataIn' | 'DataOut',
-                  outcome.transfer,
-                  true,
-                ),
-              }
-            : {}),
-          lastError:
-            outcome.status === 'Error'
-              ? { message: outcome.message ?? 'failed', at: Math.floor(nowMs / 1000) }
-              : current.lastError,
-        };
-      })
-      .catch((error: unknown) => {
-        // Gone (torn down meanwhile) is fine; anything else is logged and retried on restart.
-        if (!(error instanceof NotFoundError)) {
-          this.log.error({ err: error, token: session.token }, 'could not record the outcome');
-        }
-      });
-  }
-
-  /**
-   * Teardown must always finish: if the provider cannot clean up, drain this host with the
-   * reason (an operator checks the bricks) and report the teardown done, saying so.
-   */
-  private async teardownFailed(session: SessionRecord, error: unknown, log: Logger): Promise<void> {
-    const reason = error instanceof DacError ? error.message : String(error);
-    log.error({ err: error }, 'teardown could not clean up; draining this host');
-    const drain = `cleanup of session ${session.token} failed: ${reason}`;
-    await this.registry
-      .setHostEnabled(this.host, false, drain.slice(0, 500))
-      .catch((e: unknown) => {
-        log.error({ err: e }, 'could not drain this host');
-      });
-    await this.report(session, 'Teardown', {
-      status: 'Completed',
-      message: `the buffer was released but not cleaned up (${reason}); storage host ${this.host} is drained`,
-    });
-  }
-}
-
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new AbortedError('aborted'));
-      return;
-    }
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortedError('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

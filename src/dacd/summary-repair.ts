@@ -1,15 +1,12 @@
 /**
  * The summary buckets are an index of the session records, so any dacd can rebuild them; a
  * bucket that cannot be read makes `show_sessions` fail for every session. Every dacd watches
- * the buckets and rebuilds them (Registry.writeMissingSummaries, as at its start) as soon as
- * one is written that cannot be read: the repair is a compare-and-swap, so several daemons
- * doing it at once is harmless.
+ * the buckets (Registry.watchUnreadableSummaries) and rebuilds them
+ * (Registry.writeMissingSummaries, as at its start) as soon as one is written that cannot be
+ * read: the repair is a compare-and-swap, so several daemons doing it at once is harmless.
  */
-import type { Keystore, Watch } from '../keystore/keystore';
 import type { Logger } from '../logging/logger';
-import { SummaryBucketRecord } from '../registry/model';
-import { decodeOrUndefined } from '../registry/record-codec';
-import type { Registry } from '../registry/registry';
+import type { Registry, Watch } from '../registry/registry';
 
 export class SummaryRepair {
   private watch: Watch | undefined;
@@ -18,16 +15,13 @@ export class SummaryRepair {
   private stopped = false;
 
   constructor(
-    private readonly store: Keystore,
     private readonly registry: Registry,
     private readonly log: Logger,
   ) {}
 
   async start(): Promise<void> {
-    this.watch = await this.store.watchPrefix(this.registry.keys.summaryBuckets(), (event) => {
-      if (event.type !== 'put') return;
-      if (decodeOrUndefined(SummaryBucketRecord, event.kv.key, event.kv.value)) return;
-      this.log.warn({ key: event.kv.key }, 'summary bucket cannot be read; rebuilding the buckets');
+    this.watch = await this.registry.watchUnreadableSummaries((key) => {
+      this.log.warn({ key }, 'summary bucket cannot be read; rebuilding the buckets');
       this.repair();
     });
   }

@@ -7,10 +7,11 @@
  *
  * The key lives on the claimant's lease: a daemon that stops revokes its own lease, which
  * deletes the key only while the key is still on it. A key another daemon took over is on that
- * daemon's lease and stays.
+ * daemon's lease and stays. `watchAliveKey` tells the holder of every change to its key, with
+ * the lease a new value is on, so that it can tell its own claims from anybody else's.
  */
 import { ContentionError, HostOwnedError } from '../errors/errors';
-import type { Keystore, LeaseId } from '../keystore/keystore';
+import type { Keystore, LeaseId, Watch } from '../keystore/keystore';
 import type { KeyLayout } from './keys';
 import { AliveRecord, SCHEMA_VERSION } from './model';
 import { decodeRecord, encodeRecord } from './record-codec';
@@ -74,6 +75,28 @@ export async function claimAlive(
     if (result.succeeded) return;
   }
   throw new ContentionError(`host ${host}: its liveness key kept changing while it was claimed`);
+}
+
+/** A change of a host's liveness key: written (on `lease`, if any), or deleted. */
+export type AliveKeyChange = { type: 'put'; lease: LeaseId | undefined } | { type: 'delete' };
+
+/** Call `onChange` with every change of the host's liveness key from `fromRevision` on. */
+export function watchAliveKey(
+  store: Keystore,
+  keys: KeyLayout,
+  host: string,
+  fromRevision: number,
+  onChange: (change: AliveKeyChange) => void,
+): Promise<Watch> {
+  const key = keys.alive(host);
+  return store.watchPrefix(
+    key,
+    (event) => {
+      if (event.kv.key !== key) return; // a longer host name sharing the prefix
+      onChange(event.type === 'put' ? { type: 'put', lease: event.kv.lease } : { type: 'delete' });
+    },
+    { fromRevision },
+  );
 }
 
 function ownedMessage(host: string, holder: AliveRecord): string {

@@ -5,9 +5,9 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ConflictError, NotFoundError, ValidationError } from '../errors/errors';
-import type { Compare, Keystore, LeaseId, Watch } from '../keystore/keystore';
+import type { Compare, Keystore, Lease, LeaseId, Watch } from '../keystore/keystore';
 import { formatBytes } from '../units/bytes';
-import { claimAlive, type AliveHolder } from './alive-claim';
+import { claimAlive, watchAliveKey, type AliveHolder, type AliveKeyChange } from './alive-claim';
 import { AGAIN, casLoop } from './cas-loop';
 import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
@@ -181,6 +181,11 @@ export class HostRegistry {
     return new Set(kvs.map((kv) => kv.key.slice(prefix.length)));
   }
 
+  /** A lease for a host's liveness key: the key vanishes when the lease expires or is revoked. */
+  grantLease(ttlSeconds: number): Promise<Lease> {
+    return this.store.grantLease(ttlSeconds);
+  }
+
   /**
    * Claim the host's liveness key for `lease` (see alive-claim.ts): the host is live while the
    * lease is. Throws HostOwnedError when another daemon holds it.
@@ -198,6 +203,15 @@ export class HostRegistry {
       ...(holder ? { holder } : {}),
       ...(mayReplace ? { mayReplace } : {}),
     });
+  }
+
+  /** Every change of the host's liveness key, with the lease it is on (see alive-claim.ts). */
+  watchAliveKey(
+    host: string,
+    fromRevision: number,
+    onChange: (change: AliveKeyChange) => void,
+  ): Promise<Watch> {
+    return watchAliveKey(this.store, this.keys, host, fromRevision, onChange);
   }
 
   /** Call `onChange(alive)` whenever the host's liveness key appears or disappears. */

@@ -55,10 +55,15 @@ export class RegistryReader {
 
   /**
    * Every session that can be read, and a RecordError (naming its key) for each that cannot:
-   * for views that show the others rather than fail on one bad record.
+   * for views that show the others rather than fail on one bad record. `revision` is the store
+   * revision of the read, for a watch that follows on from it (SessionStore.watchSessions).
    */
-  async readableSessions(): Promise<{ sessions: SessionRecord[]; damaged: RecordError[] }> {
-    const { kvs } = await this.reader.range(this.keys.sessions());
+  async readableSessions(): Promise<{
+    sessions: SessionRecord[];
+    damaged: RecordError[];
+    revision: number;
+  }> {
+    const { kvs, revision } = await this.reader.range(this.keys.sessions());
     const sessions: SessionRecord[] = [];
     const damaged: RecordError[] = [];
     for (const kv of kvs) {
@@ -69,7 +74,7 @@ export class RegistryReader {
         damaged.push(error);
       }
     }
-    return { sessions, damaged };
+    return { sessions, damaged, revision };
   }
 
   /** One session, or undefined. */

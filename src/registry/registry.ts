@@ -2,25 +2,29 @@
  * The registry: pools, hosts, bricks and sessions on top of a Keystore. It reads through
  * RegistryReader and writes through three parts, each its own file:
  *
- * - host-registry.ts: pools, host registration, drain, liveness;
- * - session-store.ts: sessions and their bricks (allocation planned by allocation-plan.ts);
- * - summary-index.ts: the session summaries the polled Slurm calls read.
+ * - host-registry.ts: pools, host registration, drain, liveness (its lease, claim and watch);
+ * - session-store.ts: sessions and their bricks (allocation planned by allocation-plan.ts),
+ *   and the watches that follow them;
+ * - summary-index.ts: the session summaries the polled Slurm calls read, and their repair.
  *
  * Every state change is one compare-and-swap transaction; there is no global lock. On
  * conflict a write re-reads and tries again (cas-loop.ts).
  */
-import type { Keystore, LeaseId, Watch } from '../keystore/keystore';
+import type { Keystore, Lease, LeaseId, Watch } from '../keystore/keystore';
 import { HostRegistry, type HostRegistration } from './host-registry';
 import type { KeyLayout } from './keys';
 import type { AliveRecord, HostRecord, PoolRecord, SessionRecord } from './model';
-import type { AliveHolder } from './alive-claim';
+import type { AliveHolder, AliveKeyChange } from './alive-claim';
 import { RegistryReader, type StoredSession } from './registry-reader';
-import { SessionStore, type NewSession } from './session-store';
+import { SessionStore, type NewSession, type SessionsListener } from './session-store';
 import { SummaryIndex } from './summary-index';
 
 export type { StoredSession } from './registry-reader';
 export type { HostRegistration } from './host-registry';
-export type { NewSession } from './session-store';
+export type { NewSession, SessionsListener } from './session-store';
+export type { AliveHolder, AliveKeyChange } from './alive-claim';
+// The keystore's handles, for the registry's users (dacd), which reach the store only through it.
+export type { Lease, LeaseId, Watch } from '../keystore/keystore';
 
 export interface RegistryOptions {
   /** Milliseconds since the epoch; injectable for tests. Default `Date.now`. */
@@ -58,6 +62,11 @@ export class Registry extends RegistryReader {
     return this.hosts.setHostEnabled(name, enabled, reason);
   }
 
+  /** See HostRegistry.grantLease. */
+  grantLease(ttlSeconds: number): Promise<Lease> {
+    return this.hosts.grantLease(ttlSeconds);
+  }
+
   /** See HostRegistry.markAlive. */
   markAlive(
     host: string,
@@ -66,6 +75,15 @@ export class Registry extends RegistryReader {
     mayReplace?: (current: AliveRecord) => boolean,
   ): Promise<void> {
     return this.hosts.markAlive(host, lease, holder, mayReplace);
+  }
+
+  /** See HostRegistry.watchAliveKey. */
+  watchAliveKey(
+    host: string,
+    fromRevision: number,
+    onChange: (change: AliveKeyChange) => void,
+  ): Promise<Watch> {
+    return this.hosts.watchAliveKey(host, fromRevision, onChange);
   }
 
   /** See HostRegistry.watchHostLiveness. */
@@ -85,6 +103,11 @@ export class Registry extends RegistryReader {
     onError: (error: unknown) => void,
   ): Promise<Watch> {
     return this.sessionStore.watchSession(token, fromRevision, onChange, onError);
+  }
+
+  /** See SessionStore.watchSessions. */
+  watchSessions(fromRevision: number, listener: SessionsListener): Promise<Watch> {
+    return this.sessionStore.watchSessions(fromRevision, listener);
   }
 
   /** See SessionStore.createSession. */
@@ -108,5 +131,10 @@ export class Registry extends RegistryReader {
   /** See SummaryIndex.writeMissing. */
   writeMissingSummaries(): Promise<string[]> {
     return this.summaries.writeMissing();
+  }
+
+  /** See SummaryIndex.watchUnreadable. */
+  watchUnreadableSummaries(onUnreadable: (key: string) => void): Promise<Watch> {
+    return this.summaries.watchUnreadable(onUnreadable);
   }
 }

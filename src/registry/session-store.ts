@@ -25,6 +25,17 @@ import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
 import { decodeStoredSession, type RegistryReader, type StoredSession } from './registry-reader';
 import { sameSummary, summariseSession } from './session-summary';
 import type { SummaryIndex } from './summary-index';
+
+/** What `watchSessions` reports. */
+export interface SessionsListener {
+  /** A session was created or changed. */
+  changed(session: StoredSession): void;
+  /** The session of `token` was deleted. */
+  removed(token: string): void;
+  /** A record was written at `key` that does not validate (`error` is a RecordError naming it). */
+  damaged(key: string, error: unknown): void;
+}
+
 /** What `createSession` needs to know. */
 export interface NewSession {
   token: string;
@@ -75,6 +86,28 @@ export class SessionStore {
         } catch (error) {
           onError(error);
         }
+      },
+      { fromRevision },
+    );
+  }
+
+  /**
+   * Tell `listener` of every change of any session from `fromRevision` on, each record decoded
+   * here: dacd follows the sessions through this watch, after a `readableSessions` read.
+   */
+  async watchSessions(fromRevision: number, listener: SessionsListener): Promise<Watch> {
+    const prefix = this.keys.sessions();
+    return this.store.watchPrefix(
+      prefix,
+      (event) => {
+        if (event.type === 'delete') return listener.removed(event.kv.key.slice(prefix.length));
+        let stored: StoredSession;
+        try {
+          stored = decodeStoredSession(event.kv);
+        } catch (error) {
+          return listener.damaged(event.kv.key, error);
+        }
+        listener.changed(stored);
       },
       { fromRevision },
     );

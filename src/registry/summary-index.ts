@@ -3,9 +3,10 @@
  * report), in SUMMARY_BUCKETS bucket records, so that the polled calls read a few dozen keys
  * instead of every session. A session's summary is written in the same transaction as the
  * session (`write` gives the compare and the put); `writeMissing` rebuilds the buckets from the
- * session records (dacd at start, and when a bucket cannot be read).
+ * session records (dacd at start, and when `watchUnreadable` reports a bucket that cannot be
+ * read).
  */
-import type { Compare, KeyValue, Keystore, TxnOp } from '../keystore/keystore';
+import type { Compare, KeyValue, Keystore, TxnOp, Watch } from '../keystore/keystore';
 import { MAX_TXN_OPS } from '../keystore/txn-limits';
 import { AGAIN, casLoop } from './cas-loop';
 import type { KeyLayout } from './keys';
@@ -136,6 +137,19 @@ export class SummaryIndex {
       // What is left under the prefix is no bucket (written by hand): the reader would fail on it.
       await this.deleteKeys([...stored.keys(), ...(snapshot.keys[2] ?? [])]);
       return settled ? [...repaired].sort() : AGAIN;
+    });
+  }
+
+  /**
+   * Call `onUnreadable` with the key of every bucket written from now on that cannot be read:
+   * one bad bucket makes `show_sessions` fail for every session, so dacd rebuilds them at once.
+   */
+  watchUnreadable(onUnreadable: (key: string) => void): Promise<Watch> {
+    return this.store.watchPrefix(this.keys.summaryBuckets(), (event) => {
+      if (event.type !== 'put') return;
+      if (!decodeOrUndefined(SummaryBucketRecord, event.kv.key, event.kv.value)) {
+        onUnreadable(event.kv.key);
+      }
     });
   }
 

@@ -99,7 +99,7 @@ async function setUp(
   const wrapped = faults ? new FaultInjectingProvider(provider, parseFaults(faults)) : provider;
   const removed: string[] = [];
   const leftovers = options.leftovers;
-  const reconciler = new Reconciler(store, registry, wrapped, 'hostA', silent, {
+  const reconciler = new Reconciler(registry, wrapped, 'hostA', silent, {
     progressIntervalMs: options.progressIntervalMs ?? 0,
     retryDelayMs: 10,
     ...(leftovers
@@ -366,7 +366,7 @@ describe('Reconciler', () => {
     const stopped = await session(first.registry, '110');
     expect(stopped.observed).toMatchObject({ phase: 'Setup', status: 'Completed' });
     const provider = new RecordingProvider();
-    const second = new Reconciler(first.store, first.registry, provider, 'hostA', silent);
+    const second = new Reconciler(first.registry, provider, 'hostA', silent);
     fixtures.push({ ...first, provider, reconciler: second });
     await second.start();
     const done = await waitForPhase(first.registry, '110', 'DataIn', wait);

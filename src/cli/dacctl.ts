@@ -8,6 +8,7 @@
  * about 40 ms.
  */
 import { UsageError } from '../errors/exit-codes';
+import { isAdminCommand } from './admin/words';
 import type { CliContext } from './context';
 import type { EarlyRead } from './early-read';
 import { normaliseArgv } from './argv';
@@ -156,8 +157,8 @@ function unknownFunction(name: string): UsageError {
   );
 }
 
-/** `dacctl help`: every function with its flags (optional ones in brackets). */
-export function usage(): string {
+/** `dacctl help`: every function with its flags (optional ones in brackets), then the operators' commands. */
+export async function usage(): Promise<string> {
   const lines = FUNCTIONS.map((f) => {
     const flags = [
       ...f.required.map((flag) => `--${flag} <${flag}>`),
@@ -165,11 +166,22 @@ export function usage(): string {
     ];
     return `  ${[f.name, ...flags].join(' ')}\n      ${f.describe}`;
   });
-  return ['usage: dacctl [--function] <function> [flags]', ...lines].join('\n');
+  const { adminUsage } = await import('./admin/admin');
+  return [
+    "usage: dacctl [--function] <function> [flags]   (Slurm's functions)",
+    ...lines,
+    '',
+    "usage: dacctl <command> [<action>] [flags]   (operators' commands; --help at each level)",
+    await adminUsage(),
+  ].join('\n');
 }
 
 /** Parse and run one dacctl command line. */
 export async function dacctl(context: CliContext, args: readonly string[]): Promise<CommandResult> {
+  if (isAdminCommand(args)) {
+    const { runAdmin } = await import('./admin/admin');
+    return runAdmin(context, args);
+  }
   const argv = normaliseArgv(args);
   const name = argv[0];
   if (name === 'help' || name === '--help' || name === '-h') return usage();

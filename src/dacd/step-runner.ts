@@ -73,7 +73,7 @@ export class StepRunner {
       if (verdict.drainReason !== undefined) {
         log.error({ err: error }, 'teardown could not clean up; draining this host');
         await this.registry
-          .setHostEnabled(this.host, false, verdict.drainReason)
+          .setHostEnabled(this.host, false, verdict.drainReason, `dacd on ${this.host}`)
           .catch((e: unknown) => log.error({ err: e }, 'could not drain this host'));
       } else {
         log.error({ err: error }, 'step failed');

@@ -48,7 +48,9 @@ export async function teardownSession(
     await registry.setHostEnabled(
       session.reconciler,
       false,
-      `session ${token} was released while this host was down; wipe its bricks, then enable the host`,
+      `session ${token} was released while this host was down; wipe its bricks, then ` +
+        `dacctl hosts undrain ${session.reconciler}`,
+      `teardown of session ${token}`,
     );
   }
   await registry.releaseSession(token);

@@ -142,20 +142,36 @@ export class HostRegistry {
     });
   }
 
-  /** Enable a host, or drain it (no new allocations) with a reason. */
-  async setHostEnabled(name: string, enabled: boolean, reason?: string): Promise<HostRecord> {
+  /**
+   * Enable a host, or drain it (no new allocations) with a reason and who drained it; the
+   * time is recorded. Enabling clears all three.
+   */
+  async setHostEnabled(
+    name: string,
+    enabled: boolean,
+    reason?: string,
+    by?: string,
+  ): Promise<HostRecord> {
     const key = this.keys.host(name);
     const usageKey = this.keys.usage(name);
     const contention = `host ${name}: too many concurrent updates`;
     return casLoop({ attempts: this.options.attempts, contention }, async () => {
       const [kv, usageKv] = await Promise.all([this.store.get(key), this.store.get(usageKey)]);
       if (!kv) throw new NotFoundError(`host ${name} does not exist`);
-      const { drainReason: _old, ...rest } = decodeRecord(HostRecord, key, kv.value);
+      const {
+        drainReason: _reason,
+        drainedBy: _by,
+        drainedAt: _at,
+        ...rest
+      } = decodeRecord(HostRecord, key, kv.value);
+      const now = this.options.seconds();
       const next: HostRecord = {
         ...rest,
         enabled,
         ...(!enabled && reason ? { drainReason: reason } : {}),
-        updatedAt: this.options.seconds(),
+        ...(!enabled && by ? { drainedBy: by } : {}),
+        ...(!enabled ? { drainedAt: now } : {}),
+        updatedAt: now,
       };
       // Allocations on this host also rewrite its usage record, so comparing that record's
       // revision makes the count read here current at the time of the write.

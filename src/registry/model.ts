@@ -96,6 +96,9 @@ export const HostRecord = object({
   /** False when an operator drained the host: it gets no new allocations. */
   enabled: flag,
   drainReason: z.string().max(500).optional(),
+  /** Who drained it (`dacctl hosts drain`), and when (epoch seconds); absent in older records. */
+  drainedBy: z.string().max(200).optional(),
+  drainedAt: Epoch.optional(),
   bricks: listOf(Brick),
   updatedAt: Epoch,
 });

@@ -3,19 +3,16 @@
  * `KeyReader`, every record validated with zod. dwstat uses it on `EtcdGrpcReader`; `Registry`
  * adds the writes on a full `Keystore`. The calls Slurm polls use the lighter `SlurmReader`.
  */
-import type { KeyReader, KeyValue } from '../keystore/keystore';
+import type { KeyReader } from '../keystore/keystore';
 import { NotFoundError, RecordError } from '../errors/errors';
 import { buildInventory, poolViews, type Inventory } from './inventory';
 import type { KeyLayout } from './keys';
-import { PoolRecord, SessionRecord } from './model';
+import { PoolRecord, type SessionRecord } from './model';
 import type { PoolView } from './pool-view';
 import { decodeRecord } from './record-codec';
+import { decodeSession, decodeStoredSession, type StoredSession } from './session-codec';
 
-/** A session and the revision it was read at. */
-export interface StoredSession {
-  record: SessionRecord;
-  modRevision: number;
-}
+export type { StoredSession } from './session-codec';
 
 export class RegistryReader {
   constructor(
@@ -50,7 +47,7 @@ export class RegistryReader {
   /** Every session, sorted by token. */
   async sessions(): Promise<SessionRecord[]> {
     const { kvs } = await this.reader.range(this.keys.sessions());
-    return kvs.map((kv) => decodeRecord(SessionRecord, kv.key, kv.value));
+    return kvs.map((kv) => decodeSession(kv));
   }
 
   /**
@@ -68,7 +65,7 @@ export class RegistryReader {
     const damaged: RecordError[] = [];
     for (const kv of kvs) {
       try {
-        sessions.push(decodeRecord(SessionRecord, kv.key, kv.value));
+        sessions.push(decodeSession(kv));
       } catch (error) {
         if (!(error instanceof RecordError)) throw error;
         damaged.push(error);
@@ -89,9 +86,4 @@ export class RegistryReader {
     const { kvs, revision } = await this.reader.range(this.keys.alive(host));
     return { alive: kvs.some((kv) => kv.key === this.keys.alive(host)), revision };
   }
-}
-
-/** A session record read from `kv`, validated; RecordError naming the key otherwise. */
-export function decodeStoredSession(kv: KeyValue): StoredSession {
-  return { record: decodeRecord(SessionRecord, kv.key, kv.value), modRevision: kv.modRevision };
 }

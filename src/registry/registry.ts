@@ -11,6 +11,7 @@
  * conflict a write re-reads and tries again (cas-loop.ts).
  */
 import type { Keystore, Lease, LeaseId, Watch } from '../keystore/keystore';
+import { InventoryRemoval } from './inventory-removal';
 import { HostRegistry, type HostRegistration } from './host-registry';
 import type { KeyLayout } from './keys';
 import type { AliveRecord, HostRecord, PoolRecord, SessionRecord } from './model';
@@ -37,6 +38,7 @@ export class Registry extends RegistryReader {
   private readonly hosts: HostRegistry;
   private readonly summaries: SummaryIndex;
   private readonly sessionStore: SessionStore;
+  private readonly removal: InventoryRemoval;
 
   constructor(store: Keystore, keys: KeyLayout, options: RegistryOptions = {}) {
     super(store, keys);
@@ -45,6 +47,7 @@ export class Registry extends RegistryReader {
     this.hosts = new HostRegistry(store, keys, this, loop);
     this.summaries = new SummaryIndex(store, keys, loop.attempts);
     this.sessionStore = new SessionStore(store, keys, this, this.hosts, this.summaries, loop);
+    this.removal = new InventoryRemoval(store, keys, this, loop);
   }
 
   /** See HostRegistry.ensurePool. */
@@ -58,8 +61,23 @@ export class Registry extends RegistryReader {
   }
 
   /** See HostRegistry.setHostEnabled. */
-  setHostEnabled(name: string, enabled: boolean, reason?: string): Promise<HostRecord> {
-    return this.hosts.setHostEnabled(name, enabled, reason);
+  setHostEnabled(
+    name: string,
+    enabled: boolean,
+    reason?: string,
+    by?: string,
+  ): Promise<HostRecord> {
+    return this.hosts.setHostEnabled(name, enabled, reason, by);
+  }
+
+  /** See InventoryRemoval.removeHost. */
+  removeHost(name: string): Promise<void> {
+    return this.removal.removeHost(name);
+  }
+
+  /** See InventoryRemoval.removePool. */
+  removePool(name: string): Promise<void> {
+    return this.removal.removePool(name);
   }
 
   /** See HostRegistry.grantLease. */

@@ -21,8 +21,14 @@ import {
   type AccessMode,
   type StageRequest,
 } from './model';
-import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
-import { decodeStoredSession, type RegistryReader, type StoredSession } from './registry-reader';
+import { decodeOrUndefined, encodeRecord } from './record-codec';
+import type { RegistryReader } from './registry-reader';
+import {
+  decodeSession,
+  decodeStoredSession,
+  encodeSession,
+  type StoredSession,
+} from './session-codec';
 import { sameSummary, summariseSession } from './session-summary';
 import type { SummaryIndex } from './summary-index';
 
@@ -146,7 +152,7 @@ export class SessionStore {
         summary.compare,
       ];
       const ops: TxnOp[] = [
-        { type: 'put', key: sessionKey, value: encodeRecord(SessionRecord, session) },
+        { type: 'put', key: sessionKey, value: encodeSession(session) },
         summary.op,
         ...plan.ops,
       ];
@@ -207,10 +213,10 @@ export class SessionStore {
     return casLoop({ attempts: this.options.attempts, contention }, async () => {
       const kv = await this.store.get(key);
       if (!kv) throw new NotFoundError(`session ${token} does not exist`);
-      const current = decodeRecord(SessionRecord, key, kv.value);
+      const current = decodeSession(kv);
       const next = change(current);
       const compares: Compare[] = [{ key, target: 'modRevision', op: '==', value: kv.modRevision }];
-      const ops: TxnOp[] = [{ type: 'put', key, value: encodeRecord(SessionRecord, next) }];
+      const ops: TxnOp[] = [{ type: 'put', key, value: encodeSession(next) }];
       if (!sameSummary(summariseSession(current), summariseSession(next))) {
         const summary = await this.summaries.write(token, next);
         compares.push(summary.compare);

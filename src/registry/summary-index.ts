@@ -12,6 +12,7 @@ import { AGAIN, casLoop } from './cas-loop';
 import type { KeyLayout } from './keys';
 import { SCHEMA_VERSION, SessionRecord, SessionSummary, SummaryBucketRecord } from './model';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
+import { readableSession } from './session-codec';
 import {
   byToken,
   sameSummary,
@@ -100,7 +101,7 @@ export class SummaryIndex {
       const expected = new Map(names.map((name) => [name, [] as SessionSummary[]]));
       const sessionsPrefix = this.keys.sessions();
       for (const kv of sessionKvs) {
-        const session = decodeOrUndefined(SessionRecord, kv.key, kv.value);
+        const session = readableSession(kv);
         // A session record that cannot be read keeps the summary it had (or, with its bucket
         // damaged too, gets a placeholder), so that Slurm still sees the session (and tears it
         // down); it never stops a dacd from starting.
@@ -173,7 +174,7 @@ export class SummaryIndex {
     return kvs
       .filter((kv) => summaryBucketOf(kv.key.slice(prefix.length)) === bucket)
       .flatMap((kv) => {
-        const session = decodeOrUndefined(SessionRecord, kv.key, kv.value);
+        const session = readableSession(kv);
         const summary = session
           ? summariseSession(session)
           : placeholderSummary(kv.key.slice(prefix.length), kv);

@@ -252,7 +252,7 @@ describe('Slurm steps through dw_wlm_cli', () => {
     const state = (await registry.readInventory()).hosts.get(host)!;
     expect(state.record.enabled).toBe(false);
     expect(state.record.drainReason).toBe(
-      'session 58 was released while this host was down; wipe its bricks, then enable the host',
+      `session 58 was released while this host was down; wipe its bricks, then dacctl hosts undrain ${host}`,
     );
   });
 

@@ -45,7 +45,7 @@ beforeEach(() => {
     (_token: string, change: (s: SessionRecord) => SessionRecord) =>
       Promise.resolve(change(session('Setup'))),
   );
-  when(registry.setHostEnabled(anyString(), anything(), anyString())).thenResolve();
+  when(registry.setHostEnabled(anyString(), anything(), anyString(), anyString())).thenResolve();
 });
 
 function runner(): StepRunner {
@@ -94,9 +94,14 @@ describe('StepRunner', () => {
     const teardown = session('Teardown');
     await runner().run(teardown, new AbortController().signal);
     verify(
-      registry.setHostEnabled('storage1', false, 'cleanup of session 42 failed: device busy'),
+      registry.setHostEnabled(
+        'storage1',
+        false,
+        'cleanup of session 42 failed: device busy',
+        'dacd on storage1',
+      ),
     ).once();
-    verify(registry.setHostEnabled(anyString(), anything(), anyString())).calledBefore(
+    verify(registry.setHostEnabled(anyString(), anything(), anyString(), anyString())).calledBefore(
       registry.updateSession(anyString(), anyFunction()),
     );
     expect(update(0, teardown).observed).toMatchObject({
@@ -109,7 +114,7 @@ describe('StepRunner', () => {
 
   it('still reports the teardown when the host cannot be drained', async () => {
     when(provider.delete(anything())).thenReject(new StageError('device busy'));
-    when(registry.setHostEnabled(anyString(), anything(), anyString())).thenReject(
+    when(registry.setHostEnabled(anyString(), anything(), anyString(), anyString())).thenReject(
       new StoreUnavailableError('etcd is unreachable'),
     );
     const teardown = session('Teardown');
@@ -128,7 +133,7 @@ describe('StepRunner', () => {
     ];
     await runner().run(session('DataOut', { stageOut }), controller.signal);
     verify(registry.updateSession(anyString(), anyFunction())).never();
-    verify(registry.setHostEnabled(anyString(), anything(), anyString())).never();
+    verify(registry.setHostEnabled(anyString(), anything(), anyString(), anyString())).never();
   });
 
   it('records a failed stage-in as the step error, after the last counts it copied', async () => {

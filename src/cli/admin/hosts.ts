@@ -1,0 +1,256 @@
+/**
+ * `dacctl hosts ...`: see the storage hosts, drain them for maintenance and bring them back,
+ * and remove one that is gone. A drain stops new placements at once; sessions that hold bricks
+ * there run on and finish. Who drained a host, when and why is kept on its record.
+ */
+import { DeadlineError, NotFoundError } from '../../errors/errors';
+import type { Inventory } from '../../registry/inventory';
+import { formatBytes } from '../../units/bytes';
+import type { CliContext } from '../context';
+import { nodeState } from '../dwstat/status';
+import { formatTable, type Column } from '../dwstat/table';
+import type { AdminArgs, AdminGroup } from './command';
+import { expandHostList } from './hostlist';
+import { brickRows, damagedLines, usageOf, type BrickRow, type Usage } from './inventory-view';
+import { jsonDocument } from './json';
+import { operatorName } from './operator';
+
+export interface HostRow extends Usage {
+  host: string;
+  /** `up`, `down`, `drained: <reason>`, `down, drained: <reason>`. */
+  state: string;
+  alive: boolean;
+  drained: boolean;
+  drain?: { reason?: string; by?: string; at?: number };
+  pools: string[];
+}
+
+/** One row per readable host, sorted by name. */
+export function hostRows(inventory: Inventory, rows: readonly BrickRow[]): HostRow[] {
+  return [...inventory.hosts.values()]
+    .map((state) => {
+      const host = state.record;
+      const alive = state.aliveCreateRevision !== undefined;
+      const bricks = rows.filter((row) => row.host === host.name);
+      const drain = {
+        ...(host.drainReason !== undefined ? { reason: host.drainReason } : {}),
+        ...(host.drainedBy !== undefined ? { by: host.drainedBy } : {}),
+        ...(host.drainedAt !== undefined ? { at: host.drainedAt } : {}),
+      };
+      return {
+        host: host.name,
+        state: nodeState(alive, !host.enabled, host.drainReason),
+        alive,
+        drained: !host.enabled,
+        ...(host.enabled ? {} : { drain }),
+        pools: [...new Set(host.bricks.map((brick) => brick.pool))].sort(),
+        ...usageOf(bricks),
+      };
+    })
+    .sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : 0));
+}
+
+const right = (header: string): Column => ({ header, align: 'right' });
+const left = (header: string): Column => ({ header, align: 'left' });
+
+/** Epoch seconds as UTC, to the minute: `2026-12-07 15:04Z`. */
+export function when(seconds: number | undefined): string {
+  if (seconds === undefined) return '-';
+  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')}Z`;
+}
+
+function hostTable(hosts: readonly HostRow[]): string {
+  return formatTable(
+    [
+      left('HOST'),
+      left('STATE'),
+      left('POOLS'),
+      right('BRICKS'),
+      right('ALLOCATED'),
+      right('FREE'),
+      right('TOTAL'),
+      left('DRAINED BY'),
+      left('SINCE'),
+    ],
+    hosts.map((h) => [
+      h.host,
+      h.state,
+      h.pools.join(',') || '-',
+      String(h.bricks),
+      String(h.allocated),
+      String(h.free),
+      formatBytes(h.totalBytes),
+      h.drain?.by ?? '-',
+      h.drained ? when(h.drain?.at) : '-',
+    ]),
+  );
+}
+
+function brickTable(rows: readonly BrickRow[]): string {
+  return formatTable(
+    [left('DEVICE'), left('POOL'), right('CAPACITY'), left('STATE'), left('SESSION')],
+    rows.map((b) => [
+      b.device,
+      b.pool,
+      formatBytes(b.capacityBytes),
+      b.state,
+      b.session?.token ?? '-',
+    ]),
+  );
+}
+
+async function snapshot(context: CliContext) {
+  const inventory = await (await context.reader()).readInventory();
+  return { inventory, rows: brickRows(inventory) };
+}
+
+const damaged = (inventory: Inventory) => inventory.damaged.map((error) => error.message);
+
+async function listHosts(context: CliContext, args: AdminArgs) {
+  const { inventory, rows } = await snapshot(context);
+  const hosts = hostRows(inventory, rows);
+  if (args.json) return jsonDocument({ hosts, damaged: damaged(inventory) });
+  return [hostTable(hosts), ...damagedLines(inventory)].join('\n');
+}
+
+/** The host named, or a NotFoundError that says whether its records are damaged. */
+function findHost(inventory: Inventory, hosts: HostRow[], name: string): HostRow {
+  const host = hosts.find((h) => h.host === name);
+  if (host) return host;
+  if (inventory.damagedHosts.has(name)) {
+    const problems = inventory.damaged.filter((e) => e.message.includes(`/${name}`));
+    throw new NotFoundError(
+      `host ${name} cannot be read: ${problems.map((e) => e.message).join('; ')}`,
+    );
+  }
+  throw new NotFoundError(`host ${name} is not registered (dacctl hosts list shows the hosts)`);
+}
+
+async function showHost(context: CliContext, args: AdminArgs) {
+  const name = String(args.host);
+  const { inventory, rows } = await snapshot(context);
+  const host = findHost(inventory, hostRows(inventory, rows), name);
+  const bricks = rows.filter((row) => row.host === name);
+  const sessions = [...new Set(bricks.flatMap((b) => (b.session ? [b.session.token] : [])))];
+  if (args.json) return jsonDocument({ host, bricks, sessions });
+  const lines = [
+    `host:      ${host.host}`,
+    `state:     ${host.state}`,
+    `dacd:      ${host.alive ? 'alive' : 'not running (no liveness key)'}`,
+    ...(host.drained
+      ? [
+          `drained:   by ${host.drain?.by ?? 'unknown'} at ${when(host.drain?.at)}: ` +
+            (host.drain?.reason ?? 'no reason given'),
+        ]
+      : []),
+    `bricks:    ${host.bricks} (${host.allocated} allocated, ${host.free} free, ` +
+      `${host.unavailable} unavailable), ${formatBytes(host.totalBytes)}`,
+    `sessions:  ${sessions.join(', ') || 'none'}`,
+    '',
+    brickTable(bricks),
+  ];
+  return lines.join('\n');
+}
+
+/** The hosts of a host list that are registered; a name that is not stops the command first. */
+async function registeredHosts(context: CliContext, list: string): Promise<string[]> {
+  const names = expandHostList(list);
+  const { inventory, rows } = await snapshot(context);
+  const hosts = hostRows(inventory, rows);
+  for (const name of names) findHost(inventory, hosts, name);
+  return names;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Wait until no session holds a brick on any of `names`; the holders left, on timeout. */
+async function waitEmpty(
+  context: CliContext,
+  names: readonly string[],
+  timeoutSeconds: number,
+): Promise<string[]> {
+  const end = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    const { rows } = await snapshot(context);
+    const held = rows.filter((row) => names.includes(row.host) && row.session);
+    if (held.length === 0) return [];
+    if (Date.now() >= end) {
+      return [...new Set(held.map((row) => `${row.host} (session ${row.session!.token})`))];
+    }
+    await sleep(1000);
+  }
+}
+
+async function drain(context: CliContext, args: AdminArgs) {
+  const names = await registeredHosts(context, String(args.hosts));
+  const reason = String(args.reason).trim();
+  const by = operatorName(context.env);
+  const registry = await context.registry();
+  for (const name of names) await registry.setHostEnabled(name, false, reason, by);
+  const done = `drained ${names.join(', ')}: ${reason}`;
+  if (!args.wait) return done;
+  const left = await waitEmpty(context, names, Number(args.timeout));
+  if (left.length === 0) return `${done}\nno session holds a brick there now`;
+  throw new DeadlineError(
+    `${done}; after ${String(args.timeout)} s sessions still hold bricks on ${left.join(', ')}`,
+  );
+}
+
+async function undrain(context: CliContext, args: AdminArgs) {
+  const names = await registeredHosts(context, String(args.hosts));
+  const registry = await context.registry();
+  for (const name of names) await registry.setHostEnabled(name, true);
+  return `undrained ${names.join(', ')}`;
+}
+
+async function remove(context: CliContext, args: AdminArgs) {
+  const name = String(args.host);
+  const registry = await context.registry();
+  await registry.removeHost(name);
+  return `removed host ${name}`;
+}
+
+export const HOSTS: AdminGroup = {
+  name: 'hosts',
+  describe: 'storage hosts: state, drain for maintenance, remove',
+  actions: [
+    {
+      command: 'list',
+      describe: 'every storage host: up, down or drained, and its bricks',
+      run: listHosts,
+    },
+    {
+      command: 'show <host>',
+      describe: 'one host: its state, who drained it, its bricks and the sessions on them',
+      positionals: { host: { type: 'string', describe: 'storage host name' } },
+      run: showHost,
+    },
+    {
+      command: 'drain <hosts>',
+      describe: 'take hosts out of placement; the sessions on them run on',
+      positionals: { hosts: { type: 'string', describe: 'host list, e.g. dac[01-04,07]' } },
+      options: {
+        reason: { alias: 'r', type: 'string', demandOption: true, describe: 'why (shown to all)' },
+        wait: { type: 'boolean', default: false, describe: 'return once no session is left there' },
+        timeout: { type: 'number', default: 3600, describe: 'seconds --wait waits at most' },
+      },
+      examples: [
+        ['$0 hosts drain dac[01-04] -r "firmware update"', 'drain four hosts'],
+        ['$0 hosts drain dac07 -r "replace nvme3" --wait', 'and wait until they are empty'],
+      ],
+      run: drain,
+    },
+    {
+      command: 'undrain <hosts>',
+      describe: 'put drained hosts back into placement',
+      positionals: { hosts: { type: 'string', describe: 'host list, e.g. dac[01-04,07]' } },
+      run: undrain,
+    },
+    {
+      command: 'remove <host>',
+      describe: 'forget a host that is gone (refused while its dacd runs or sessions hold bricks)',
+      positionals: { host: { type: 'string', describe: 'storage host name' } },
+      run: remove,
+    },
+  ],
+};

@@ -1,0 +1,34 @@
+/**
+ * The one place a stored session record is read and written: every reader of sessions (the
+ * registry's reads and watches, the session store's updates, the summary index's rebuild)
+ * decodes through here, with model.ts's schema. The Slurm calls' zod-free decoder of the same
+ * record is generated from that schema (slurm-records.ts).
+ */
+import type { KeyValue } from '../keystore/keystore';
+import { SessionRecord } from './model';
+import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
+
+/** A session record with the revision it was read at, for compare-and-swap. */
+export interface StoredSession {
+  record: SessionRecord;
+  modRevision: number;
+}
+
+/** The session record stored in `kv`; a RecordError naming the key if it cannot be read. */
+export function decodeSession(kv: Pick<KeyValue, 'key' | 'value'>): SessionRecord {
+  return decodeRecord(SessionRecord, kv.key, kv.value);
+}
+
+/** `decodeSession` with its revision. */
+export function decodeStoredSession(kv: KeyValue): StoredSession {
+  return { record: decodeSession(kv), modRevision: kv.modRevision };
+}
+
+/** The session record in `kv`, or undefined if it cannot be read (for its rebuilders). */
+export function readableSession(kv: Pick<KeyValue, 'key' | 'value'>): SessionRecord | undefined {
+  return decodeOrUndefined(SessionRecord, kv.key, kv.value);
+}
+
+export function encodeSession(session: SessionRecord): string {
+  return encodeRecord(SessionRecord, session);
+}

@@ -20,7 +20,6 @@
  * The staging mount's ancestors must be searchable by job owners (the stager copies as them).
  * Every step is idempotent because every playbook is; a session without bricks has nothing to do.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AbortedError, ProviderError } from '../../errors/errors';
@@ -34,6 +33,7 @@ import type {
   Stager,
   TransferProgress,
 } from '../provider';
+import { runProcessGroup } from '../process-group';
 import { buildInventory, renderInventory, type AnsibleFilesystem } from './inventory';
 
 export interface AnsibleProviderOptions {
@@ -212,94 +212,58 @@ export class AnsibleProvider implements FilesystemProvider {
   }
 
   /**
-   * Run ansible-playbook in its own process group (so that killing it also kills its workers),
-   * logging its output line by line. Resolves on exit 0; rejects with AbortedError when the
-   * context is aborted, ProviderError on timeout, start failure or a non-zero exit.
+   * Run ansible-playbook in its own process group (process-group.ts: stopping it stops its
+   * workers too), logging its output line by line. Resolves on exit 0; rejects with
+   * AbortedError when the context is aborted, ProviderError on timeout, start failure or a
+   * non-zero exit.
    */
-  private runPlaybook(step: Step, args: string[], context: OperationContext): Promise<void> {
+  private async runPlaybook(step: Step, args: string[], context: OperationContext): Promise<void> {
     const { signal, log, session } = context;
     const executable = this.options.ansiblePlaybook ?? 'ansible-playbook';
     const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const output = new OutputLines((line) =>
-      log.info({ provider: this.kind, step, token: session.token }, line),
-    );
-    return new Promise<void>((resolvePromise, reject) => {
-      const child = spawn(executable, args, {
-        shell: false,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          ANSIBLE_NOCOLOR: '1',
-          ANSIBLE_FORCE_COLOR: '0',
-          ANSIBLE_RETRY_FILES_ENABLED: '0',
-          PYTHONUNBUFFERED: '1',
-        },
-      });
-      let stopReason: 'aborted' | 'timeout' | undefined;
-      let killTimer: NodeJS.Timeout | undefined;
-      const stop = (reason: 'aborted' | 'timeout') => {
-        if (stopReason) return;
-        stopReason = reason;
-        killGroup(child.pid, 'SIGTERM');
-        killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
-      };
-      const onAbort = () => stop('aborted');
-      const timer = setTimeout(() => stop('timeout'), timeoutMs);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const cleanUp = () => {
-        clearTimeout(timer);
-        if (killTimer) clearTimeout(killTimer);
-        signal.removeEventListener('abort', onAbort);
-      };
-      child.stdout.on('data', (chunk: Buffer) => output.add(chunk));
-      child.stderr.on('data', (chunk: Buffer) => output.add(chunk));
-      child.on('error', (error) => {
-        cleanUp();
-        reject(
-          new ProviderError(`${this.kind} ${step}: cannot run ${executable}: ${error.message}`, {
-            detail: String(error),
-            cause: error,
-          }),
-        );
-      });
-      child.on('close', (code, killedBy) => {
-        cleanUp();
-        output.flush();
-        // Workers left behind by a crashed ansible-playbook must not outlive the step.
-        if (code !== 0) killGroup(child.pid, 'SIGKILL');
-        const detail = output.last(DETAIL_LINES).join('\n');
-        if (stopReason === 'aborted') {
-          reject(new AbortedError(`${this.kind} ${step} was aborted`, { detail }));
-        } else if (stopReason === 'timeout') {
-          reject(
-            new ProviderError(`${this.kind} ${step} did not finish within ${timeoutMs / 1000} s`, {
-              detail,
-            }),
-          );
-        } else if (code === 0) {
-          resolvePromise();
-        } else {
-          const where = describeFailure(output.last(KEPT_LINES));
-          const status = code === null ? `killed by ${killedBy}` : `exit code ${code}`;
-          reject(
-            new ProviderError(`${this.kind} ${step} failed${where} (ansible-playbook ${status})`, {
-              detail,
-            }),
-          );
-        }
-      });
+    const result = await runProcessGroup({
+      executable,
+      args,
+      env: {
+        ...process.env,
+        ANSIBLE_NOCOLOR: '1',
+        ANSIBLE_FORCE_COLOR: '0',
+        ANSIBLE_RETRY_FILES_ENABLED: '0',
+        PYTHONUNBUFFERED: '1',
+      },
+      signal,
+      timeoutMs,
+      killGraceMs: KILL_GRACE_MS,
+      // Both streams: task results come on stdout, ansible-playbook's own errors on stderr.
+      onLine: (line) => {
+        if (line.trim() === '') return false;
+        log.info({ provider: this.kind, step, token: session.token }, line);
+        return true;
+      },
+      tailLines: KEPT_LINES,
+      log,
     });
-  }
-}
-
-/** Send `signal` to the process group led by `pid`, if it still exists. */
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
+    if (result.kind === 'not-started') {
+      throw new ProviderError(
+        `${this.kind} ${step}: cannot run ${executable}: ${result.error.message}`,
+        { detail: String(result.error), cause: result.error },
+      );
+    }
+    const detail = result.tail.slice(-DETAIL_LINES).join('\n');
+    if (result.kind === 'stopped') {
+      if (result.reason === 'aborted') {
+        throw new AbortedError(`${this.kind} ${step} was aborted`, { detail });
+      }
+      throw new ProviderError(`${this.kind} ${step} did not finish within ${timeoutMs / 1000} s`, {
+        detail,
+      });
+    }
+    if (result.code === 0) return;
+    const where = describeFailure(result.tail);
+    const status = result.code === null ? `killed by ${result.signal}` : `exit code ${result.code}`;
+    throw new ProviderError(`${this.kind} ${step} failed${where} (ansible-playbook ${status})`, {
+      detail,
+    });
   }
 }
 
@@ -324,35 +288,4 @@ export function describeFailure(lines: string[]): string {
     }
   }
   return '';
-}
-
-/** Splits output chunks into lines, logs each one and keeps the last few. */
-class OutputLines {
-  private readonly lines: string[] = [];
-  private partial = '';
-
-  constructor(private readonly onLine: (line: string) => void) {}
-
-  add(chunk: Buffer): void {
-    const parts = (this.partial + chunk.toString('utf8')).split('\n');
-    this.partial = parts.pop() ?? '';
-    for (const part of parts) this.keep(part);
-  }
-
-  flush(): void {
-    if (this.partial !== '') this.keep(this.partial);
-    this.partial = '';
-  }
-
-  last(count: number): string[] {
-    return this.lines.slice(-count);
-  }
-
-  private keep(raw: string): void {
-    const line = raw.replace(/\r$/, '');
-    if (line.trim() === '') return;
-    this.onLine(line);
-    this.lines.push(line);
-    if (this.lines.length > KEPT_LINES) this.lines.shift();
-  }
 }

@@ -4,14 +4,12 @@
  * progress. See stager-main.ts for the protocol.
  *
  * The child gets a minimal environment (PATH of system directories, LANG, NODE_NO_WARNINGS)
- * and `/` as its working directory; dacd keeps the child's stdin open while it runs, so the
- * child stops by itself when dacd dies. Aborting kills the child with SIGKILL and rejects once
- * it is gone.
+ * and `/` as its working directory, and leads a process group of its own (process-group.ts);
+ * dacd keeps the child's stdin open while it runs, so the child stops by itself when dacd dies.
+ * Aborting kills the group with SIGKILL and rejects once the child is gone.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { AbortedError, ProviderError, StageError } from '../../errors/errors';
 import type { Logger } from '../../logging/logger';
 import type {
@@ -21,6 +19,7 @@ import type {
   Stager,
   TransferProgress,
 } from '../provider';
+import { runProcessGroup, type ProcessGroupResult } from '../process-group';
 import { directiveName, resolveTransfers, type StageDirection } from './resolve';
 import type { StagerMessage, StagerRequest } from './stager-main';
 
@@ -50,14 +49,65 @@ export function stagerScriptPath(): string {
 }
 
 /** Copy `transfers` as `owner` in a stager child. Resolves with the final counts. */
-export function runStager(options: RunStagerOptions): Promise<TransferProgress> {
+export async function runStager(options: RunStagerOptions): Promise<TransferProgress> {
   const { owner, direction, signal, log } = options;
   const what = directiveName(direction);
-  if (signal.aborted) return Promise.reject(new AbortedError(`${what} was cancelled`));
+  if (signal.aborted) throw new AbortedError(`${what} was cancelled`);
 
-  return new Promise<TransferProgress>((resolve, reject) => {
-    const script = stagerScriptPath();
-    const child = spawn(process.execPath, [script], {
+  let pid: number | undefined;
+  let result: TransferProgress | undefined;
+  /** The last counts the child reported: what a failed copy wrote, for the log. */
+  let latest: TransferProgress = { bytes: 0, files: 0 };
+  let failure: Error | undefined;
+  // Once the child has sent its result, a cancel comes too late: only its exit is outstanding.
+  const stopping = new AbortController();
+  const onAbort = (): void => {
+    if (result === undefined) stopping.abort();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  const onMessage = (line: string): void => {
+    let message: StagerMessage;
+    try {
+      message = JSON.parse(line) as StagerMessage;
+    } catch {
+      log.warn({ stagerPid: pid, line }, 'stager wrote a line that is not JSON');
+      return;
+    }
+    if (message.type === 'progress') {
+      if (!stopping.signal.aborted && result === undefined && failure === undefined) {
+        latest = { bytes: message.bytes, files: message.files };
+        try {
+          options.onProgress(latest);
+        } catch (error) {
+          // Progress is informational: a failing report must not take dacd down.
+          log.warn({ err: error, stagerPid: pid }, 'stage progress report failed');
+        }
+      }
+    } else if (message.type === 'done') {
+      result = { bytes: message.bytes, files: message.files };
+    } else if (message.type === 'error') {
+      const detail = message.detail === undefined ? {} : { detail: message.detail };
+      failure =
+        message.kind === 'user'
+          ? new StageError(message.message, detail)
+          : new ProviderError(message.message, detail);
+    }
+  };
+
+  const request: StagerRequest = {
+    uid: owner.uid,
+    gid: owner.gid,
+    direction,
+    roots: options.roots,
+    transfers: options.transfers,
+  };
+  const started = Date.now();
+  let exit: ProcessGroupResult;
+  try {
+    exit = await runProcessGroup({
+      executable: process.execPath,
+      args: [stagerScriptPath()],
       cwd: '/',
       env: {
         // System directories only: the child runs `getent` while it is still root.
@@ -65,128 +115,69 @@ export function runStager(options: RunStagerOptions): Promise<TransferProgress> 
         LANG: process.env.LANG ?? 'C.UTF-8',
         NODE_NO_WARNINGS: '1',
       },
-      shell: false,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const started = Date.now();
-    log.info(
-      {
-        stagerPid: child.pid,
-        direction,
-        uid: owner.uid,
-        gid: owner.gid,
-        transfers: options.transfers.length,
+      // Kept open while the child runs: its end tells the child that dacd is gone.
+      input: `${JSON.stringify(request)}\n`,
+      signal: stopping.signal,
+      // The copy has nothing to clean up: a cancelled stager is killed at once.
+      killGraceMs: 0,
+      onSpawn: (childPid) => {
+        pid = childPid;
+        log.info(
+          {
+            stagerPid: pid,
+            direction,
+            uid: owner.uid,
+            gid: owner.gid,
+            transfers: options.transfers.length,
+          },
+          'stager started',
+        );
       },
-      'stager started',
-    );
-
-    let result: TransferProgress | undefined;
-    /** The last counts the child reported: what a failed copy wrote, for the log. */
-    let latest: TransferProgress = { bytes: 0, files: 0 };
-    let failure: Error | undefined;
-    let aborted = false;
-    let settled = false;
-    const stderrTail: string[] = [];
-
-    const settle = (error: Error | undefined): void => {
-      if (settled) return;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve(result!);
-    };
-    const onAbort = (): void => {
-      if (result !== undefined) return; // finished already; only its exit is outstanding
-      aborted = true;
-      child.kill('SIGKILL');
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-
-    child.on('error', (error) => {
-      // The process could not be started (or killed); 'close' may not follow a failed spawn.
-      if (child.pid === undefined) {
-        settle(
-          new ProviderError(`${what}: the stager process could not be started`, {
-            detail: String(error),
-            cause: error,
-          }),
-        );
-      } else {
-        log.warn({ err: error, stagerPid: child.pid }, 'stager process error');
-      }
-    });
-    // The child may exit before reading everything (EPIPE): its exit tells what happened.
-    child.stdin.on('error', () => undefined);
-    const request: StagerRequest = {
-      uid: owner.uid,
-      gid: owner.gid,
-      direction,
-      roots: options.roots,
-      transfers: options.transfers,
-    };
-    child.stdin.write(`${JSON.stringify(request)}\n`);
-
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      stderrTail.push(line);
-      if (stderrTail.length > STDERR_LINES) stderrTail.shift();
-      log.debug({ stagerPid: child.pid, stderr: line }, 'stager stderr');
-    });
-
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      let message: StagerMessage;
-      try {
-        message = JSON.parse(line) as StagerMessage;
-      } catch {
-        log.warn({ stagerPid: child.pid, line }, 'stager wrote a line that is not JSON');
-        return;
-      }
-      if (message.type === 'progress') {
-        if (!aborted && result === undefined && failure === undefined) {
-          latest = { bytes: message.bytes, files: message.files };
-          try {
-            options.onProgress(latest);
-          } catch (error) {
-            // Progress is informational: a failing report must not take dacd down.
-            log.warn({ err: error, stagerPid: child.pid }, 'stage progress report failed');
-          }
+      onLine: (line, stream) => {
+        if (stream === 'stdout') {
+          onMessage(line);
+          return false;
         }
-      } else if (message.type === 'done') {
-        result = { bytes: message.bytes, files: message.files };
-      } else if (message.type === 'error') {
-        const detail = message.detail === undefined ? {} : { detail: message.detail };
-        failure =
-          message.kind === 'user'
-            ? new StageError(message.message, detail)
-            : new ProviderError(message.message, detail);
-      }
+        log.debug({ stagerPid: pid, stderr: line }, 'stager stderr');
+        return true;
+      },
+      tailLines: STDERR_LINES,
+      log,
     });
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 
-    child.on('close', (code, killedBy) => {
-      child.stdin.destroy();
-      const elapsedMs = Date.now() - started;
-      if (aborted) {
-        log.info({ stagerPid: child.pid, elapsedMs }, 'stager killed: staging was cancelled');
-        settle(new AbortedError(`${what} was cancelled`));
-      } else if (result !== undefined && code === 0) {
-        log.info({ stagerPid: child.pid, elapsedMs, ...result }, 'stager finished');
-        settle(undefined);
-      } else if (failure !== undefined) {
-        log.warn({ stagerPid: child.pid, elapsedMs, ...latest, err: failure }, 'stager failed');
-        settle(failure);
-      } else {
-        const how = killedBy ? `was killed by ${killedBy}` : `exited with code ${code}`;
-        const stderr = stderrTail.length > 0 ? stderrTail.join('\n') : '(nothing)';
-        const error = new ProviderError(`${what}: the stager process ${how} without finishing`, {
-          detail: `exit code ${code}, signal ${killedBy}; last lines on stderr:\n${stderr}`,
-        });
-        log.warn(
-          { stagerPid: child.pid, elapsedMs, ...latest, err: error, detail: error.detail },
-          'stager died',
-        );
-        settle(error);
-      }
+  if (exit.kind === 'not-started') {
+    throw new ProviderError(`${what}: the stager process could not be started`, {
+      detail: String(exit.error),
+      cause: exit.error,
     });
+  }
+  const elapsedMs = Date.now() - started;
+  // No timeout is set, so only a cancel stops the child.
+  if (exit.kind === 'stopped') {
+    log.info({ stagerPid: pid, elapsedMs }, 'stager killed: staging was cancelled');
+    throw new AbortedError(`${what} was cancelled`);
+  }
+  if (result !== undefined && exit.code === 0) {
+    log.info({ stagerPid: pid, elapsedMs, ...result }, 'stager finished');
+    return result;
+  }
+  if (failure !== undefined) {
+    log.warn({ stagerPid: pid, elapsedMs, ...latest, err: failure }, 'stager failed');
+    throw failure;
+  }
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const stderr = exit.tail.length > 0 ? exit.tail.join('\n') : '(nothing)';
+  const error = new ProviderError(`${what}: the stager process ${how} without finishing`, {
+    detail: `exit code ${exit.code}, signal ${exit.signal}; last lines on stderr:\n${stderr}`,
   });
+  log.warn(
+    { stagerPid: pid, elapsedMs, ...latest, err: error, detail: error.detail },
+    'stager died',
+  );
+  throw error;
 }
 
 /**

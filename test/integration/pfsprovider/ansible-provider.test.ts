@@ -24,6 +24,7 @@ import type {
   TransferProgress,
 } from '../../../src/pfsprovider/provider';
 import type { SessionRecord } from '../../../src/registry/model';
+import { running } from '../../support/processes';
 import { sessionRecord } from '../../support/session-record';
 
 const run = promisify(execFile);
@@ -164,16 +165,6 @@ async function calls(): Promise<Call[]> {
       return { argv, inventory };
     }),
   );
-}
-
-/** True while the process exists and is not a zombie. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor(file: string): Promise<number> {

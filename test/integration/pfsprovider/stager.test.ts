@@ -31,6 +31,7 @@ import type {
 import { resolveTransfers } from '../../../src/pfsprovider/stage/resolve';
 import { makeStager, runStager, stagerScriptPath } from '../../../src/pfsprovider/stage/run-stager';
 import type { SessionRecord, StageRequest } from '../../../src/registry/model';
+import { rejection } from '../../support/rejection';
 import { sessionRecord } from '../../support/session-record';
 import {
   buildSpaceTree,
@@ -61,16 +62,6 @@ function session(stageIn: StageRequest[], stageOut: StageRequest[] = []): Sessio
     stageOut,
     desired: 'DataIn',
   });
-}
-
-/** The error `promise` rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function isAlive(pid: number): boolean {

@@ -24,6 +24,7 @@ import type { TransferProgress } from '../../../src/pfsprovider/provider';
 import { copyTransfers, type CopyOptions } from '../../../src/pfsprovider/stage/copy';
 import { resolveTransfers } from '../../../src/pfsprovider/stage/resolve';
 import type { StageRequest } from '../../../src/registry/model';
+import { rejection } from '../../support/rejection';
 import {
   buildSpaceTree,
   buildTree,
@@ -77,16 +78,6 @@ async function stage(
     ...options,
   });
   return { result, progress };
-}
-
-/** The error `promise` rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const file = (source: string, destination: string): StageRequest => ({

@@ -94,7 +94,10 @@ export function createContext(
           import('../registry/keys'),
         ]);
         store = new EtcdKeystore(etcdConfig);
-        registry = new RegistryClass(store, new KeyLayout(etcdConfig.prefix));
+        registry = new RegistryClass(store, new KeyLayout(etcdConfig.prefix), {
+          onEventLost: (error, events) =>
+            log.warn({ err: error, events }, 'history entries not written'),
+        });
       }
       return registry;
     },

@@ -168,7 +168,7 @@ export async function usage(): Promise<string> {
   });
   const { adminUsage } = await import('./admin/admin');
   return [
-    "usage: dacctl [--function] <function> [flags]   (Slurm's functions)",
+    'usage: dacctl [--function] <function> [flags]',
     ...lines,
     '',
     "usage: dacctl <command> [<action>] [flags]   (operators' commands; --help at each level)",

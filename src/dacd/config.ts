@@ -37,6 +37,7 @@ const DacdEnv = z.object({
     .startsWith('/', 'must be an absolute path')
     .default('/var/lib/dac/bricks'),
   DAC_LEASE_TTL_SECONDS: wholeNumber(2, 300).default(10),
+  DAC_EVENT_RETENTION_HOURS: wholeNumber(1, 24 * 366).default(168),
   DAC_ANSIBLE_DIR: z
     .string()
     .startsWith('/', 'must be an absolute path')
@@ -56,6 +57,8 @@ export interface DacdConfig {
   localRoot: string;
   mountRoot: string;
   leaseTtlSeconds: number;
+  /** How long `dacctl events` history is kept (hours). */
+  eventRetentionHours: number;
   /** Where the lustre/beegfs providers keep each session's Ansible inventory. */
   ansibleDir: string;
   /** Faults to inject (tests only; empty in production). */
@@ -95,6 +98,7 @@ export function dacdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DacdCon
     // Validated and normalised exactly as the CLI does it: both must compute the same paths.
     mountRoot: mountRootFromEnv(env),
     leaseTtlSeconds: vars.DAC_LEASE_TTL_SECONDS,
+    eventRetentionHours: vars.DAC_EVENT_RETENTION_HOURS,
     ansibleDir: vars.DAC_ANSIBLE_DIR,
     faults: parseFaults(vars.DAC_FAULT_INJECTION),
   };

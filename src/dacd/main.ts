@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../logging/logger';
 import { KeyLayout } from '../registry/keys';
 import { Registry } from '../registry/registry';
 import { dacdConfigFromEnv } from './config';
+import { EventTrim } from './event-trim';
 import { HostLiveness } from './liveness';
 import { createProvider } from './provider-factory';
 import { Reconciler } from './reconciler';
@@ -27,11 +28,15 @@ async function main(): Promise<void> {
     const config = dacdConfigFromEnv();
     const etcd = etcdConfigFromEnv();
     store = new EtcdKeystore(etcd);
-    const registry = new Registry(store, new KeyLayout(etcd.prefix));
+    const registry = new Registry(store, new KeyLayout(etcd.prefix), {
+      onEventLost: (error, events) =>
+        log?.warn({ err: error, events }, 'history entries not written'),
+    });
     const hostLog = log.child({ host: config.hostName });
     const setup = createProvider(config);
     let reconciler: Reconciler | undefined = undefined; // set once started
     let summaryRepair: SummaryRepair | undefined = undefined;
+    let eventTrim: EventTrim | undefined = undefined;
     let stopping = false;
     const stop = async (signal: string, error?: HostOwnedError): Promise<void> => {
       if (stopping) return;
@@ -39,6 +44,7 @@ async function main(): Promise<void> {
       hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
       await reconciler?.stop();
       await summaryRepair?.stop();
+      eventTrim?.stop();
       await liveness?.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
       await store?.close();
       if (error) {
@@ -89,6 +95,8 @@ async function main(): Promise<void> {
     await reconciler.start();
     summaryRepair = new SummaryRepair(registry, hostLog);
     await summaryRepair.start();
+    eventTrim = new EventTrim(registry.history, config.eventRetentionHours, hostLog);
+    await eventTrim.start();
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
   } catch (error) {

@@ -152,6 +152,11 @@ export class HostRegistry {
     reason?: string,
     by?: string,
   ): Promise<HostRecord> {
+    if ((reason?.length ?? 0) > 500 || (by?.length ?? 0) > 200) {
+      throw new ValidationError(
+        `host ${name}: a drain reason holds 500 characters, its author 200`,
+      );
+    }
     const key = this.keys.host(name);
     const usageKey = this.keys.usage(name);
     const contention = `host ${name}: too many concurrent updates`;

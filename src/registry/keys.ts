@@ -80,6 +80,18 @@ export class KeyLayout {
   legacySessionSummaries(): string {
     return `${this.prefix}session-summaries/`;
   }
+  /** Prefix of the event history (`event-log.ts`). */
+  events(): string {
+    return `${this.prefix}events/`;
+  }
+  /** The events of one UTC hour, `YYYYMMDDHH`: the unit in which old events are deleted. */
+  eventHour(hour: string): string {
+    return `${this.events()}${hour}/`;
+  }
+  /** One event: its hour, then its time in ms and a random suffix, so keys sort by time. */
+  event(hour: string, atMs: number, suffix: string): string {
+    return `${this.eventHour(hour)}${String(atMs).padStart(13, '0')}-${suffix}`;
+  }
   /** Written once per new session; its revision is the session's integer id. */
   sessionIdCounter(): string {
     return `${this.prefix}counters/session-id`;

@@ -247,6 +247,34 @@ export const SlurmSession = SessionRecord.pick({
 export type SlurmSession = z.output<typeof SlurmSession>;
 
 /**
+ * One entry of the history `dacctl events` shows (event-log.ts): a change of a session's
+ * state, a drain, an error, an operator's action. Kept for a bounded time, then deleted.
+ */
+export const EventRecord = object({
+  schemaVersion,
+  /** Milliseconds since the epoch. */
+  at: Epoch,
+  kind: oneOf([
+    'session-created',
+    'session-step',
+    'session-state',
+    'session-released',
+    'host-drained',
+    'host-undrained',
+    'host-removed',
+    'pool-removed',
+  ]),
+  /** The session it is about, and its owner's uid (a user sees only events of their own). */
+  token: Token.optional(),
+  uid: Count.optional(),
+  host: HostName.optional(),
+  /** Who did it, when an operator or a daemon did (`alice`, `dacd on dac1`). */
+  by: z.string().max(200).optional(),
+  message: z.string({ error: 'must be a string' }).max(2000),
+});
+export type EventRecord = z.output<typeof EventRecord>;
+
+/**
  * What `show_sessions` and `show_instances` report of a session, in about 100 bytes instead of
  * the whole record (see `session-summary.ts`). Stored in a `SummaryBucketRecord`.
  */

@@ -5,6 +5,7 @@
  */
 import type { KeyReader } from '../keystore/keystore';
 import { NotFoundError, RecordError } from '../errors/errors';
+import { readEvents, type EventRead } from './event-log';
 import { buildInventory, poolViews, type Inventory } from './inventory';
 import type { KeyLayout } from './keys';
 import { PoolRecord, type SessionRecord } from './model';
@@ -19,6 +20,11 @@ export class RegistryReader {
     private readonly reader: KeyReader,
     readonly keys: KeyLayout,
   ) {}
+
+  /** The history from `sinceMs` to `nowMs` (event-log.ts), oldest first. */
+  events(sinceMs: number, nowMs: number): Promise<EventRead> {
+    return readEvents(this.reader, this.keys, sinceMs, nowMs);
+  }
 
   /** One range read of pools, hosts, liveness and allocations. */
   async readInventory(): Promise<Inventory> {

@@ -14,7 +14,16 @@ import type { Keystore, Lease, LeaseId, Watch } from '../keystore/keystore';
 import { InventoryRemoval } from './inventory-removal';
 import { HostRegistry, type HostRegistration } from './host-registry';
 import type { KeyLayout } from './keys';
-import type { AliveRecord, HostRecord, PoolRecord, SessionRecord } from './model';
+import { EventLog } from './event-log';
+import {
+  SCHEMA_VERSION,
+  type AliveRecord,
+  type EventRecord,
+  type HostRecord,
+  type PoolRecord,
+  type SessionRecord,
+} from './model';
+import { sessionEvents } from './session-events';
 import type { AliveHolder, AliveKeyChange } from './alive-claim';
 import { RegistryReader, type StoredSession } from './registry-reader';
 import { SessionStore, type NewSession, type SessionsListener } from './session-store';
@@ -32,6 +41,8 @@ export interface RegistryOptions {
   now?: () => number;
   /** Attempts of a compare-and-swap loop before giving up with ContentionError. Default 200. */
   maxAttempts?: number;
+  /** Told of history entries that could not be written (event-log.ts); the change stands. */
+  onEventLost?: (error: unknown, events: readonly EventRecord[]) => void;
 }
 
 export class Registry extends RegistryReader {
@@ -39,15 +50,38 @@ export class Registry extends RegistryReader {
   private readonly summaries: SummaryIndex;
   private readonly sessionStore: SessionStore;
   private readonly removal: InventoryRemoval;
+  private readonly eventLog: EventLog;
+  private readonly now: () => number;
 
   constructor(store: Keystore, keys: KeyLayout, options: RegistryOptions = {}) {
     super(store, keys);
     const now = options.now ?? Date.now;
+    this.now = now;
     const loop = { attempts: options.maxAttempts ?? 200, seconds: () => Math.floor(now() / 1000) };
     this.hosts = new HostRegistry(store, keys, this, loop);
     this.summaries = new SummaryIndex(store, keys, loop.attempts);
     this.sessionStore = new SessionStore(store, keys, this, this.hosts, this.summaries, loop);
     this.removal = new InventoryRemoval(store, keys, this, loop);
+    this.eventLog = new EventLog(store, keys, options.onEventLost);
+  }
+
+  /** The history's writer, for dacd's trimming and `dacctl events --follow`. */
+  get history(): EventLog {
+    return this.eventLog;
+  }
+
+  /** A history entry about a host, by `by`. */
+  private hostEvent(kind: EventRecord['kind'], host: string, message: string, by?: string) {
+    return this.eventLog.record([
+      {
+        schemaVersion: SCHEMA_VERSION,
+        at: this.now(),
+        kind,
+        host,
+        ...(by ? { by } : {}),
+        message,
+      },
+    ]);
   }
 
   /** See HostRegistry.ensurePool. */
@@ -60,24 +94,41 @@ export class Registry extends RegistryReader {
     return this.hosts.registerHost(registration);
   }
 
-  /** See HostRegistry.setHostEnabled. */
-  setHostEnabled(
+  /** See HostRegistry.setHostEnabled; the drain or undrain is recorded in the history. */
+  async setHostEnabled(
     name: string,
     enabled: boolean,
     reason?: string,
     by?: string,
   ): Promise<HostRecord> {
-    return this.hosts.setHostEnabled(name, enabled, reason, by);
+    const record = await this.hosts.setHostEnabled(name, enabled, reason, by);
+    await this.hostEvent(
+      enabled ? 'host-undrained' : 'host-drained',
+      name,
+      enabled ? 'undrained' : `drained: ${reason ?? 'no reason given'}`,
+      by,
+    );
+    return record;
   }
 
-  /** See InventoryRemoval.removeHost. */
-  removeHost(name: string): Promise<void> {
-    return this.removal.removeHost(name);
+  /** See InventoryRemoval.removeHost; `by` is recorded in the history. */
+  async removeHost(name: string, by?: string): Promise<void> {
+    await this.removal.removeHost(name);
+    await this.hostEvent('host-removed', name, 'removed', by);
   }
 
-  /** See InventoryRemoval.removePool. */
-  removePool(name: string): Promise<void> {
-    return this.removal.removePool(name);
+  /** See InventoryRemoval.removePool; `by` is recorded in the history. */
+  async removePool(name: string, by?: string): Promise<void> {
+    await this.removal.removePool(name);
+    await this.eventLog.record([
+      {
+        schemaVersion: SCHEMA_VERSION,
+        at: this.now(),
+        kind: 'pool-removed',
+        ...(by ? { by } : {}),
+        message: `pool ${name} removed`,
+      },
+    ]);
   }
 
   /** See HostRegistry.grantLease. */
@@ -128,22 +179,35 @@ export class Registry extends RegistryReader {
     return this.sessionStore.watchSessions(fromRevision, listener);
   }
 
-  /** See SessionStore.createSession. */
-  createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
-    return this.sessionStore.createSession(request);
+  /** See SessionStore.createSession; a new session is recorded in the history. */
+  async createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+    const result = await this.sessionStore.createSession(request);
+    if (result.created) {
+      await this.eventLog.record(sessionEvents(undefined, result.session, this.now()));
+    }
+    return result;
   }
 
-  /** See SessionStore.updateSession. */
-  updateSession(
+  /** See SessionStore.updateSession; a change of step or state is recorded in the history. */
+  async updateSession(
     token: string,
     change: (session: SessionRecord) => SessionRecord,
   ): Promise<SessionRecord> {
-    return this.sessionStore.updateSession(token, change);
+    // The record the successful attempt changed: `change` runs once per attempt.
+    let before: SessionRecord | undefined;
+    const next = await this.sessionStore.updateSession(token, (session) => {
+      before = session;
+      return change(session);
+    });
+    await this.eventLog.record(sessionEvents(before, next, this.now()));
+    return next;
   }
 
-  /** See SessionStore.releaseSession. */
-  releaseSession(token: string): Promise<SessionRecord | undefined> {
-    return this.sessionStore.releaseSession(token);
+  /** See SessionStore.releaseSession; the release is recorded in the history. */
+  async releaseSession(token: string): Promise<SessionRecord | undefined> {
+    const released = await this.sessionStore.releaseSession(token);
+    if (released) await this.eventLog.record(sessionEvents(released, undefined, this.now()));
+    return released;
   }
 
   /** See SummaryIndex.writeMissing. */

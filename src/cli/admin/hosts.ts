@@ -4,6 +4,10 @@
  * there run on and finish. Who drained a host, when and why is kept on its record.
  */
 import { DeadlineError, NotFoundError } from '../../errors/errors';
+import { UsageError } from '../../errors/exit-codes';
+
+/** The longest drain reason a host record holds. */
+const MAX_REASON = 500;
 import type { Inventory } from '../../registry/inventory';
 import { formatBytes } from '../../units/bytes';
 import type { CliContext } from '../context';
@@ -182,8 +186,11 @@ async function waitEmpty(
 }
 
 async function drain(context: CliContext, args: AdminArgs) {
-  const names = await registeredHosts(context, String(args.hosts));
   const reason = String(args.reason).trim();
+  if (reason === '' || reason.length > MAX_REASON) {
+    throw new UsageError(`--reason: give why, in 1 to ${MAX_REASON} characters`);
+  }
+  const names = await registeredHosts(context, String(args.hosts));
   const by = operatorName(context.env);
   const registry = await context.registry();
   for (const name of names) await registry.setHostEnabled(name, false, reason, by);
@@ -199,14 +206,15 @@ async function drain(context: CliContext, args: AdminArgs) {
 async function undrain(context: CliContext, args: AdminArgs) {
   const names = await registeredHosts(context, String(args.hosts));
   const registry = await context.registry();
-  for (const name of names) await registry.setHostEnabled(name, true);
+  const by = operatorName(context.env);
+  for (const name of names) await registry.setHostEnabled(name, true, undefined, by);
   return `undrained ${names.join(', ')}`;
 }
 
 async function remove(context: CliContext, args: AdminArgs) {
   const name = String(args.host);
   const registry = await context.registry();
-  await registry.removeHost(name);
+  await registry.removeHost(name, operatorName(context.env));
   return `removed host ${name}`;
 }
 

@@ -18,6 +18,7 @@ import {
   type Usage,
 } from './inventory-view';
 import { jsonDocument } from './json';
+import { operatorName } from './operator';
 
 export interface PoolRow extends Usage {
   name: string;
@@ -156,7 +157,7 @@ export const POOL_COMMANDS: AdminCommand[] = [
         positionals: { name: { type: 'string', describe: 'pool name' } },
         run: async (context, args) => {
           const name = String(args.name);
-          await (await context.registry()).removePool(name);
+          await (await context.registry()).removePool(name, operatorName(context.env));
           return `removed pool ${name}`;
         },
       },

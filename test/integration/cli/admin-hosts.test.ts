@@ -3,8 +3,10 @@
  * test etcd and two real dacd: what they show, drain and undrain as Slurm's `pools` sees it,
  * waiting for a drained host to empty, removing a host and a pool, and the errors.
  */
-import { runBinary, type CliRun } from '../../support/cli';
-import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { BIN, runBinary, type CliRun } from '../../support/cli';
+import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
 
 const GiB = 1024 ** 3;
 
@@ -171,6 +173,8 @@ describe('dacctl pools, hosts, bricks and df', () => {
   }, 60000);
 
   it.each<[string[], number, RegExp]>([
+    [['hosts', 'drain', 'dac1', '-r', ' '], 2, /^--reason: give why, in 1 to 500 characters\n$/],
+    [['events', '--since', '2w'], 2, /^--since "2w": give a number and a unit/],
     [
       ['hosts', 'drain', 'dac1'],
       2,
@@ -199,6 +203,73 @@ describe('dacctl pools, hosts, bricks and df', () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code, stderr: '' });
     expect(run.output).toMatch(message);
   });
+
+  it('keeps the history of sessions and hosts, and shows a user only their own sessions', async () => {
+    const kinds = async (args: string[]) =>
+      (await json(['events', ...args])).events.map(
+        (e: { kind: string; token?: string; message: string }) =>
+          `${e.kind} ${e.token ?? '-'}: ${e.message}`,
+      );
+    const of4001 = await kinds(['--session', '4001']);
+    expect(of4001[0]).toMatch(
+      /^session-created 4001: job buffer of 1 GiB \(1 bricks\) in pool default on dac\d$/,
+    );
+    expect(of4001).toEqual(
+      expect.arrayContaining([
+        'session-step 4001: Teardown asked for',
+        'session-released 4001: released',
+      ]),
+    );
+    expect(of4001[of4001.length - 1]).toBe('session-released 4001: released');
+    const hostEvents = await json(['events', '--host', 'dac[1-2]']);
+    expect(
+      hostEvents.events
+        .filter((e: { token?: string }) => e.token === undefined)
+        .map((e: { kind: string; host: string; by: string }) => `${e.kind} ${e.host} by ${e.by}`),
+    ).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^host-drained dac\d by root$/),
+        'host-undrained dac1 by root',
+        'host-removed dac2 by root',
+      ]),
+    );
+
+    // A session of another user: root sees it, nobody (who owns 4001) does not.
+    const job = cluster.file('job4003.sh', '#!/bin/bash\n#DW jobdw capacity=1GiB\n');
+    const other = setupArgs('4003', job, 'default:1GiB').map((a) => (a === '65534' ? '1234' : a));
+    expect((await cluster.cli(other)).code).toBe(0);
+    expect(await kinds(['--session', '4003'])).toHaveLength(2);
+    const asNobody = JSON.parse(
+      spawnSync(join(BIN, 'dacctl'), ['events', '--json'], {
+        uid: NOBODY.uid,
+        gid: NOBODY.gid,
+        encoding: 'utf8',
+        env: {
+          PATH: '/usr/bin:/bin',
+          ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
+          DAC_ETCD_PREFIX: cluster.prefix,
+          DAC_LOG_FILE: 'none',
+        },
+      }).stdout,
+    ) as { events: { token?: string }[] };
+    const tokens = new Set(asNobody.events.map((e) => e.token));
+    expect(tokens.has('4001')).toBe(true);
+    expect(tokens.has('4003')).toBe(false);
+    expect(
+      (await cluster.cli(['--function', 'teardown', '--token', '4003', '--job', job])).code,
+    ).toBe(0);
+
+    // --follow prints what comes, as it comes.
+    const following = runBinary('dacctl', ['events', '--follow', '--since', '1s'], {
+      prefix: cluster.prefix,
+      killAfterMs: 4000,
+    });
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await ok(['hosts', 'drain', 'dac1', '-r', 'watch me'])).toBe('drained dac1: watch me');
+    const followed = await following;
+    expect(followed.output).toMatch(/host-drained {2}- {2}dac1 {2}root {2}drained: watch me\n/);
+    await ok(['hosts', 'undrain', 'dac1']);
+  }, 60000);
 
   it('gives help at every level', async () => {
     const top = await ok(['hosts', '--help']);

@@ -53,7 +53,9 @@ describe('docs/operators.md', () => {
 
   it('has command lines to run, of every operators command group', () => {
     expect(all.length).toBeGreaterThan(10);
-    expect(new Set(all.map((s) => s.args[0]))).toEqual(new Set(['df', 'pools', 'hosts', 'bricks']));
+    expect(new Set(all.map((s) => s.args[0]))).toEqual(
+      new Set(['df', 'pools', 'hosts', 'bricks', 'events']),
+    );
   });
 
   it('runs each of them as it says', async () => {

@@ -16,6 +16,7 @@ describe('dacdConfigFromEnv', () => {
       localRoot: '/var/lib/dac/bricks',
       mountRoot: '/mnt/dac',
       leaseTtlSeconds: 10,
+      eventRetentionHours: 168,
       ansibleDir: '/var/lib/dac/ansible',
       faults: [],
     });
@@ -48,6 +49,11 @@ describe('dacdConfigFromEnv', () => {
   it.each([
     [{ DAC_BRICK_COUNT: 'two' }, 'DAC_BRICK_COUNT="two": must be a whole number'],
     [{ DAC_BRICK_COUNT: '0' }, 'DAC_BRICK_COUNT="0": must be between 1 and 1024'],
+    [
+      { DAC_EVENT_RETENTION_HOURS: '0' },
+      'DAC_EVENT_RETENTION_HOURS="0": must be between 1 and 8784',
+    ],
+    [{ DAC_EVENT_RETENTION_HOURS: '1w' }, 'DAC_EVENT_RETENTION_HOURS="1w": must be a whole number'],
     [{ DAC_FS_PROVIDER: 'zfs' }, 'DAC_FS_PROVIDER="zfs"'],
     [{ DAC_LOCAL_ROOT: 'bricks' }, 'DAC_LOCAL_ROOT="bricks": must be an absolute path'],
     [{ DAC_MOUNT_ROOT: '/mnt/a b' }, 'DAC_MOUNT_ROOT="/mnt/a b" must be an absolute path'],

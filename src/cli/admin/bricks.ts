@@ -1,7 +1,6 @@
 /** `dacctl bricks list [--host H] [--pool P]`: every brick, its state and its session. */
-import { formatBytes } from '../../units/bytes';
 import type { CliContext } from '../context';
-import { formatTable } from '../dwstat/table';
+import { brickTable } from './brick-table';
 import type { AdminArgs, AdminGroup } from './command';
 import { expandHostList } from './hostlist';
 import { brickRows, damagedLines } from './inventory-view';
@@ -18,24 +17,7 @@ async function listBricks(context: CliContext, args: AdminArgs) {
   if (args.json) {
     return jsonDocument({ bricks, damaged: inventory.damaged.map((error) => error.message) });
   }
-  const table = formatTable(
-    [
-      { header: 'HOST', align: 'left' },
-      { header: 'DEVICE', align: 'left' },
-      { header: 'POOL', align: 'left' },
-      { header: 'CAPACITY', align: 'right' },
-      { header: 'STATE', align: 'left' },
-      { header: 'SESSION', align: 'left' },
-    ],
-    bricks.map((b) => [
-      b.host,
-      b.device,
-      b.pool,
-      formatBytes(b.capacityBytes),
-      b.state,
-      b.session?.token ?? '-',
-    ]),
-  );
+  const table = brickTable(bricks, true);
   return [table, ...damagedLines(inventory)].join('\n');
 }
 

@@ -14,6 +14,7 @@ import type { CliContext } from '../context';
 import { nodeState } from '../dwstat/status';
 import { formatTable, type Column } from '../dwstat/table';
 import type { AdminArgs, AdminGroup } from './command';
+import { brickTable } from './brick-table';
 import { expandHostList } from './hostlist';
 import { brickRows, damagedLines, usageOf, type BrickRow, type Usage } from './inventory-view';
 import { jsonDocument } from './json';
@@ -90,19 +91,6 @@ function hostTable(hosts: readonly HostRow[]): string {
   );
 }
 
-function brickTable(rows: readonly BrickRow[]): string {
-  return formatTable(
-    [left('DEVICE'), left('POOL'), right('CAPACITY'), left('STATE'), left('SESSION')],
-    rows.map((b) => [
-      b.device,
-      b.pool,
-      formatBytes(b.capacityBytes),
-      b.state,
-      b.session?.token ?? '-',
-    ]),
-  );
-}
-
 async function snapshot(context: CliContext) {
   const inventory = await (await context.reader()).readInventory();
   return { inventory, rows: brickRows(inventory) };
@@ -151,7 +139,7 @@ async function showHost(context: CliContext, args: AdminArgs) {
       `${host.unavailable} unavailable), ${formatBytes(host.totalBytes)}`,
     `sessions:  ${sessions.join(', ') || 'none'}`,
     '',
-    brickTable(bricks),
+    brickTable(bricks, false),
   ];
   return lines.join('\n');
 }

@@ -21,6 +21,7 @@ import type {
   FilesystemProvider,
   OperationContext,
   TransferProgress,
+  TransferTotals,
 } from '../pfsprovider/provider';
 import { ProgressThrottle } from './progress-throttle';
 import { withStepRetries } from './step-retry';
@@ -87,7 +88,9 @@ export class StepRunner {
     plan: StepPlan,
     context: OperationContext,
   ): Promise<{ message?: string; transfer?: TransferCounts }> {
-    let transfer: TransferCounts | undefined = plan.transfer ? { bytes: 0, files: 0 } : undefined;
+    let transfer: TransferCounts | undefined = plan.transfer
+      ? { bytes: 0, files: 0, totalBytes: 0, totalFiles: 0 }
+      : undefined;
     for (const call of plan.calls) {
       const counts = await this.call(call, context);
       if (counts) transfer = counts;
@@ -98,7 +101,7 @@ export class StepRunner {
     };
   }
 
-  private async call(call: StepCall, context: OperationContext): Promise<TransferProgress | void> {
+  private async call(call: StepCall, context: OperationContext): Promise<TransferCounts | void> {
     const provider = this.provider;
     switch (call.op) {
       case 'create':
@@ -114,18 +117,32 @@ export class StepRunner {
     }
   }
 
-  /** A stage, with its counts written as it goes. */
-  private async stage(context: OperationContext, phase: StagePhase): Promise<TransferProgress> {
-    const throttle = new ProgressThrottle<TransferProgress>({
+  /**
+   * A stage, with its counts written as it goes, and the totals the provider measured and the
+   * time the stage started with them.
+   */
+  private async stage(context: OperationContext, phase: StagePhase): Promise<TransferCounts> {
+    const startedAt = Date.now();
+    let totals: TransferTotals | undefined;
+    const counts = (progress: TransferProgress): TransferCounts => ({
+      bytes: progress.bytes,
+      files: progress.files,
+      ...totals,
+      startedAt,
+    });
+    const throttle = new ProgressThrottle<TransferCounts>({
       intervalMs: this.options.progressIntervalMs,
       write: (progress) => this.writeTransfer(context.session, phase, progress, false),
     });
-    const onProgress = (progress: TransferProgress) => throttle.offer(progress);
+    const onProgress = (progress: TransferProgress, known?: TransferTotals) => {
+      if (known) totals = { totalBytes: known.totalBytes, totalFiles: known.totalFiles };
+      throttle.offer(counts(progress));
+    };
     const stage = phase === 'DataIn' ? this.provider.stageIn : this.provider.stageOut;
     try {
-      const totals = await stage.call(this.provider, { ...context, onProgress });
+      const final = await stage.call(this.provider, { ...context, onProgress });
       await throttle.settled();
-      return totals;
+      return counts(final);
     } catch (error) {
       // The throttled writes may be far behind what was copied before the failure (a full
       // buffer fills in well under a second): record the last counts as final, after the
@@ -143,7 +160,7 @@ export class StepRunner {
   private async writeTransfer(
     session: SessionRecord,
     phase: StagePhase,
-    progress: TransferProgress,
+    progress: TransferCounts,
     done: boolean,
   ): Promise<void> {
     const step = { id: session.id, phase };

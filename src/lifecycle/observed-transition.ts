@@ -11,10 +11,15 @@
 import type { Phase, SessionRecord } from '../registry/model';
 import type { StagePhase } from './step-plan';
 
-/** Cumulative counts of a stage. */
+/** Cumulative counts of a stage, with what it will copy in all and when it started. */
 export interface TransferCounts {
   bytes: number;
   files: number;
+  /** What the stage copies in all, when it was measured before copying. */
+  totalBytes?: number;
+  totalFiles?: number;
+  /** When this attempt of the stage started, in milliseconds since the epoch. */
+  startedAt?: number;
 }
 
 /** The step a change is for: the session (by id, not only token) and the phase. */
@@ -47,6 +52,9 @@ export function transferRecord(
     phase,
     bytes: BigInt(counts.bytes),
     files: counts.files,
+    ...(counts.totalBytes !== undefined ? { totalBytes: BigInt(counts.totalBytes) } : {}),
+    ...(counts.totalFiles !== undefined ? { totalFiles: counts.totalFiles } : {}),
+    ...(counts.startedAt !== undefined ? { startedAt: counts.startedAt } : {}),
     done,
     updatedAt: Math.floor(nowMs / 1000),
   };

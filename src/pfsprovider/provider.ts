@@ -23,9 +23,21 @@ export interface TransferProgress {
   files: number;
 }
 
+/**
+ * What a stage operation will copy in all, measured before it copies: the `files` and `bytes`
+ * its counts reach when it completes (unless the sources change meanwhile).
+ */
+export interface TransferTotals {
+  totalBytes: number;
+  totalFiles: number;
+}
+
 export interface StageContext extends OperationContext {
-  /** Called now and then (at most a few times a second) with the counts so far. */
-  onProgress(progress: TransferProgress): void;
+  /**
+   * Called now and then (at most a few times a second) with the counts so far, and the totals
+   * when they are known (they may not be: a source that cannot be measured).
+   */
+  onProgress(progress: TransferProgress, totals?: TransferTotals): void;
 }
 
 export interface FilesystemProvider {

@@ -216,13 +216,19 @@ export const SessionRecord = object({
   hurry: flag,
   /**
    * Counts of the current or last stage-in/out, written by dacd while it copies; `done`: no
-   * more counts come for it (it finished, or failed with what it had written by then).
+   * more counts come for it (it finished, or failed with what it had written by then). The
+   * totals are what the stage copies in all, when they could be measured before it copied;
+   * `startedAt` (epoch milliseconds) is when the stage started. All three are absent in
+   * records of older versions.
    */
   transfer: z
     .object({
       phase: oneOf(['DataIn', 'DataOut']),
       bytes: Bytes,
       files: Count,
+      totalBytes: Bytes.optional(),
+      totalFiles: Count.optional(),
+      startedAt: Epoch.optional(),
       done: flag,
       updatedAt: Epoch,
     })

@@ -7,6 +7,7 @@ import { formatBytes } from '../../units/bytes';
 import type { TableName } from './args';
 import type { InstanceStatus, NodeStatus, PoolStatus, SessionStatus } from './status';
 import { formatTable, type Column } from './table';
+import type { TransferStatus } from './transfer';
 
 /** The data behind the requested tables; a table that was not asked for is absent. */
 export interface DwstatStatus {
@@ -155,6 +156,27 @@ export function renderTables(status: DwstatStatus, tables: readonly TableName[])
 }
 
 /**
+ * A session's transfer counts in the JSON answer: byte counts as JSON integers, times as epoch
+ * seconds (like `created`); the totals, percentage, rate and start only when known.
+ */
+export function transferJson(transfer: TransferStatus, token: string): Record<string, unknown> {
+  return {
+    phase: transfer.phase,
+    done: transfer.done,
+    bytes: jsonInteger(transfer.bytes, 'bytes staged of session', token),
+    files: transfer.files,
+    ...(transfer.totalBytes !== undefined
+      ? { totalBytes: jsonInteger(transfer.totalBytes, 'bytes to stage of session', token) }
+      : {}),
+    ...(transfer.totalFiles !== undefined ? { totalFiles: transfer.totalFiles } : {}),
+    ...(transfer.percent !== undefined ? { percent: transfer.percent } : {}),
+    ...(transfer.bytesPerSecond !== undefined ? { bytesPerSecond: transfer.bytesPerSecond } : {}),
+    ...(transfer.startedAt !== undefined ? { started: transfer.startedAt } : {}),
+    updated: transfer.updatedAt,
+  };
+}
+
+/**
  * The JSON answer: one object with a key per requested table. Counts, ids, uids and epoch
  * seconds are JSON integers. Byte counts of one brick, session or host are JSON integers too
  * (an InvalidAnswerError if one ever exceeds 2^53); pool totals (`quantityBytes`,
@@ -186,6 +208,7 @@ export function renderJson(status: DwstatStatus): string {
       bytes: jsonInteger(session.bytes, 'size of session', session.token),
       bricks: session.bricks,
       nodes: session.nodes,
+      ...(session.transfer ? { transfer: transferJson(session.transfer, session.token) } : {}),
     }));
   }
   if (status.instances) {

@@ -6,9 +6,9 @@
  * session's owner should see: no stage paths, and paths in dacd's messages are masked.
  */
 import { brickId, poolViews, type Inventory } from '../../registry/inventory';
-import { formatBytes } from '../../units/bytes';
 import type { BrickRef, SessionRecord } from '../../registry/model';
 import { singleLine } from './table';
+import { formatTransfer, transferStatus, type TransferStatus } from './transfer';
 
 /** One pool: Slurm's view (quantity, free) in bytes, and the brick counts behind it. */
 export interface PoolStatus {
@@ -41,6 +41,8 @@ export interface SessionStatus {
   bricks: number;
   /** Compute nodes the buffer is mounted on. */
   nodes: number;
+  /** The counts of the current or last stage, if it had one. */
+  transfer?: TransferStatus;
 }
 
 /** The storage of one session with bricks (one instance per session). */
@@ -89,7 +91,9 @@ export function publicMessage(message: string): string {
 
 /**
  * A session's state: the step the CLI asked for and dacd's report on it (`PreRun Completed`,
- * `Setup Error: <message>`), or `<step> Pending` while dacd has not reported on that step yet.
+ * `Setup Error: <message>`), or `<step> Pending` while dacd has not reported on that step yet,
+ * with how far a running stage has come (`DataIn Pending (1.2 GiB of 4 GiB, 30%, 120 files of
+ * 400, 85 MiB/s)`).
  */
 export function sessionState(session: SessionRecord): string {
   const observed = session.observed;
@@ -97,7 +101,7 @@ export function sessionState(session: SessionRecord): string {
     const transfer = session.transfer;
     const copying = transfer && transfer.phase === session.desired && !transfer.done;
     return copying
-      ? `${session.desired} Pending (${formatBytes(transfer.bytes)} in ${transfer.files} files so far)`
+      ? `${session.desired} Pending (${formatTransfer(transferStatus(transfer))})`
       : `${session.desired} Pending`;
   }
   const state = `${observed.phase} ${observed.status}`;
@@ -139,6 +143,7 @@ export function sessionStatuses(sessions: readonly SessionRecord[]): SessionStat
     bytes: sessionBytes(session),
     bricks: session.bricks.length,
     nodes: session.computeHosts.length,
+    ...(session.transfer ? { transfer: transferStatus(session.transfer) } : {}),
   }));
 }
 

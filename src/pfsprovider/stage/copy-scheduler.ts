@@ -19,6 +19,30 @@ export const SLICE_MS = 20;
 export const yieldToEventLoop = (): Promise<void> =>
   new Promise((resolve) => setImmediate(resolve));
 
+/**
+ * The pace of a sequence of steps outside a tree walk (transfers, a list's entries): between
+ * two steps the event loop gets a turn when the last one was at least {@link SLICE_MS} ago, and
+ * an abort stops the sequence.
+ */
+export class StepPacer {
+  private sliceStart = Date.now();
+
+  constructor(
+    private readonly signal: AbortSignal,
+    /** The error to fail with when `signal` is aborted. */
+    private readonly aborted: () => Error,
+  ) {}
+
+  /** Before the next step: give the event loop a turn now and then; throw when aborted. */
+  async next(): Promise<void> {
+    if (Date.now() - this.sliceStart >= SLICE_MS) {
+      await yieldToEventLoop();
+      this.sliceStart = Date.now();
+    }
+    if (this.signal.aborted) throw this.aborted();
+  }
+}
+
 /** A child of a listed directory. */
 export type TreeChild<Dir, Entry> =
   { kind: 'directory'; dir: Dir } | { kind: 'entry'; entry: Entry };

@@ -4,8 +4,12 @@
  * it. Each directory gets its source's mode and times after its contents are written. Per file:
  * one lstat of the source, the copy, one utimes; the destination is only looked at in
  * directories that existed before this run.
+ *
+ * `measureTree` walks a source tree the same way, through the same choices (`listChildren`,
+ * `entryKind`), and only counts: what a copy of it reports when it completes.
  */
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import type { TransferProgress } from '../provider';
 import type { CopyErrors } from './copy-errors';
 import { LARGE_FILE_BYTES, type EntryCopier } from './copy-entry';
 import { walkTree, type EntryStep, type TreeChild, type TreeSteps } from './copy-scheduler';
@@ -42,9 +46,54 @@ export function copyTree(
   });
 }
 
+/**
+ * The measuring of the tree under `root` (a directory): the counts a copy of it reports when it
+ * completes, its regular files and links as `files` and the files' sizes as `bytes`. Reads
+ * the source only, as the copy reads it; fails where the copy would fail on the source.
+ */
+export async function measureTree(
+  root: Where,
+  errors: CopyErrors,
+  signal: AbortSignal,
+): Promise<TransferProgress> {
+  const steps = new TreeMeasureSteps(errors);
+  await walkTree(root, steps, { signal, concurrency: 1, aborted: () => errors.aborted() });
+  return { bytes: steps.bytes, files: steps.files };
+}
+
 /** A subdirectory: made and looked at when it is listed. */
 function subdirectory(where: Where): CopyDir {
   return { where, stats: undefined, fresh: false, applyAttributes: true };
+}
+
+/**
+ * The children of the source directory at `where`, as a directory copy takes them: a
+ * directory is walked, a regular file or a link is an entry, any other type is refused.
+ */
+function listChildren<Dir>(
+  where: Where,
+  errors: CopyErrors,
+  directory: (child: Where) => Dir,
+): TreeChild<Dir, Where>[] {
+  const listing = errors.onSource(where, () => readdirSync(where.source, { withFileTypes: true }));
+  return listing.map((entry): TreeChild<Dir, Where> => {
+    const child = where.child(entry.name);
+    if (entry.isDirectory()) return { kind: 'directory', dir: directory(child) };
+    if (entry.isFile() || entry.isSymbolicLink()) return { kind: 'entry', entry: child };
+    throw errors.unsupportedType(child, entry);
+  });
+}
+
+/**
+ * What an entry (listed as a file or link) is by its lstat: a regular file, a link (copied as
+ * a link), or a directory that replaced it since it was listed (walked as one); any other type
+ * is refused.
+ */
+function entryKind(where: Where, stats: Stats, errors: CopyErrors): 'file' | 'link' | 'directory' {
+  if (stats.isFile()) return 'file';
+  if (stats.isSymbolicLink()) return 'link';
+  if (stats.isDirectory()) return 'directory';
+  throw errors.unsupportedType(where, stats);
 }
 
 class TreeCopySteps implements TreeSteps<CopyDir, Where> {
@@ -59,38 +108,62 @@ class TreeCopySteps implements TreeSteps<CopyDir, Where> {
       dir.stats = this.errors.onSource(where, () => lstatSync(where.source));
       dir.fresh = this.entries.makeDirectory(where, lstatSync).fresh;
     }
-    const listing = this.errors.onSource(where, () =>
-      readdirSync(where.source, { withFileTypes: true }),
-    );
-    return listing.map((entry): TreeChild<CopyDir, Where> => {
-      const child = where.child(entry.name);
-      if (entry.isDirectory()) return { kind: 'directory', dir: subdirectory(child) };
-      if (entry.isFile() || entry.isSymbolicLink()) return { kind: 'entry', entry: child };
-      throw this.errors.unsupportedType(child, entry);
-    });
+    return listChildren(where, this.errors, subdirectory);
   }
 
   entry(where: Where, parent: CopyDir): EntryStep<CopyDir> {
     const stats = this.errors.onSource(where, () => lstatSync(where.source));
     const mayExist = !parent.fresh;
-    if (stats.isFile()) {
-      if (this.entries.destinationComplete(where, stats, mayExist)) return { kind: 'done' };
-      if (stats.size >= LARGE_FILE_BYTES) {
-        return { kind: 'large', start: () => this.entries.copyLarge(where, stats) };
-      }
-      this.entries.copySmall(where, stats);
-      return { kind: 'done' };
+    switch (entryKind(where, stats, this.errors)) {
+      case 'file':
+        if (this.entries.destinationComplete(where, stats, mayExist)) return { kind: 'done' };
+        if (stats.size >= LARGE_FILE_BYTES) {
+          return { kind: 'large', start: () => this.entries.copyLarge(where, stats) };
+        }
+        this.entries.copySmall(where, stats);
+        return { kind: 'done' };
+      case 'link':
+        this.entries.copySymlink(where, stats, mayExist);
+        return { kind: 'done' };
+      case 'directory':
+        // Listed as a file but replaced by a directory since: copy it as one.
+        return { kind: 'directory', dir: subdirectory(where) };
     }
-    if (stats.isSymbolicLink()) {
-      this.entries.copySymlink(where, stats, mayExist);
-      return { kind: 'done' };
-    }
-    // Listed as a file but replaced by a directory since: copy it as one.
-    if (stats.isDirectory()) return { kind: 'directory', dir: subdirectory(where) };
-    throw this.errors.unsupportedType(where, stats);
   }
 
   finish(dir: CopyDir): void {
     if (dir.applyAttributes) this.entries.applyDirectoryAttributes(dir.where, dir.stats!);
+  }
+}
+
+/** The counting of {@link measureTree}: a directory is its source's `Where`. */
+class TreeMeasureSteps implements TreeSteps<Where, Where> {
+  bytes = 0;
+  files = 0;
+
+  constructor(private readonly errors: CopyErrors) {}
+
+  list(dir: Where): TreeChild<Where, Where>[] {
+    return listChildren(dir, this.errors, (child) => child);
+  }
+
+  entry(where: Where): EntryStep<Where> {
+    const stats = this.errors.onSource(where, () => lstatSync(where.source));
+    switch (entryKind(where, stats, this.errors)) {
+      case 'file':
+        this.files += 1;
+        this.bytes += stats.size;
+        return { kind: 'done' };
+      case 'link':
+        // Counted as a file of no bytes, as the copy counts it.
+        this.files += 1;
+        return { kind: 'done' };
+      case 'directory':
+        return { kind: 'directory', dir: where };
+    }
+  }
+
+  finish(): void {
+    // Nothing to do: the measuring writes nothing.
   }
 }

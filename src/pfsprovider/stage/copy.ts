@@ -38,17 +38,24 @@
  * files and links completed and their bytes, plus the bytes a failed file copy left behind
  * (normally none: copyFile removes its partial destination). An aborted copy does not.
  */
-import { readFileSync, statSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
-import { AbortedError, StageError } from '../../errors/errors';
+import { AbortedError } from '../../errors/errors';
 import type { BufferRoots, ResolvedTransfer, TransferProgress } from '../provider';
 import { CopyErrors } from './copy-errors';
 import { EntryCopier, LARGE_FILE_BYTES } from './copy-entry';
 import { CopyProgress } from './copy-progress';
-import { SLICE_MS, yieldToEventLoop } from './copy-scheduler';
+import { StepPacer } from './copy-scheduler';
+import {
+  directorySource,
+  directoryWhere,
+  fileSource,
+  listEntries,
+  listEntrySource,
+} from './copy-sources';
 import { copyTree } from './copy-tree';
 import { childPath, trimSlashes, Where } from './copy-where';
-import { normalisePath, parseStageList, type StageDirection } from './resolve';
+import { normalisePath, type StageDirection } from './resolve';
 
 export { largeCopiesInFlight } from './copy-entry';
 
@@ -96,7 +103,7 @@ class TransferCopier {
   private readonly entries: EntryCopier;
   private readonly concurrency: number;
   private readonly bufferRoots: ReadonlySet<string>;
-  private sliceStart = Date.now();
+  private readonly pacer: StepPacer;
 
   constructor(private readonly options: CopyOptions) {
     this.errors = new CopyErrors(options.direction, process.getuid?.() ?? 0);
@@ -104,12 +111,13 @@ class TransferCopier {
     this.entries = new EntryCopier(this.errors, this.progress);
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
     this.bufferRoots = new Set(Object.values(options.roots).map(normalisePath));
+    this.pacer = new StepPacer(options.signal, () => this.errors.aborted());
   }
 
   async run(transfers: readonly ResolvedTransfer[]): Promise<TransferProgress> {
     try {
       for (const transfer of transfers) {
-        await this.nextStep();
+        await this.pacer.next();
         if (transfer.type === 'list') await this.copyList(transfer);
         else if (transfer.type === 'directory') await this.copyDirectory(transfer);
         else await this.copyFileTransfer(transfer);
@@ -124,33 +132,11 @@ class TransferCopier {
     return this.progress.report();
   }
 
-  /** Between transfers: give the event loop a turn now and then; stop when aborted. */
-  private async nextStep(): Promise<void> {
-    if (Date.now() - this.sliceStart >= SLICE_MS) {
-      await yieldToEventLoop();
-      this.sliceStart = Date.now();
-    }
-    if (this.options.signal.aborted) throw this.errors.aborted();
-  }
-
   private async copyList(transfer: ResolvedTransfer): Promise<void> {
-    const where = Where.of(transfer);
-    // Only a regular file: reading a named pipe would wait for a writer.
-    if (!this.errors.onSource(where, () => statSync(transfer.source)).isFile()) {
-      throw new StageError(
-        `${this.errors.directive} list ${where.sourceWritten} is not a regular file`,
-      );
-    }
-    const text = this.errors.onSource(where, () => readFileSync(transfer.source, 'utf8'));
-    const entries = parseStageList(
-      text,
-      transfer.request.source,
-      this.options.direction,
-      this.options.roots,
-    );
-    for (const entry of entries) {
-      await this.nextStep();
-      const source = this.errors.onSource(Where.of(entry), () => statSync(entry.source));
+    const { direction, roots } = this.options;
+    for (const entry of listEntries(transfer, this.errors, direction, roots)) {
+      await this.pacer.next();
+      const source = listEntrySource(entry, this.errors);
       if (source.isDirectory()) await this.copyDirectory(entry, source);
       else await this.copyFileTransfer(entry, source);
     }
@@ -158,12 +144,7 @@ class TransferCopier {
 
   private async copyFileTransfer(transfer: ResolvedTransfer, known?: Stats): Promise<void> {
     const where = Where.of(transfer);
-    const source = known ?? this.errors.onSource(where, () => statSync(where.source));
-    const subject = `${this.errors.directive} source ${where.sourceWritten}`;
-    if (source.isDirectory()) {
-      throw new StageError(`${subject} is a directory; use type=directory to copy a directory`);
-    }
-    if (!source.isFile()) throw new StageError(`${subject} is not a regular file`);
+    const source = fileSource(where, this.errors, known);
 
     let inside = transfer.request.destination.endsWith('/');
     if (inside) {
@@ -184,15 +165,8 @@ class TransferCopier {
   }
 
   private async copyDirectory(transfer: ResolvedTransfer, known?: Stats): Promise<void> {
-    const where = Where.of(transfer);
-    where.sourceWritten = trimSlashes(where.sourceWritten);
-    where.destinationWritten = trimSlashes(where.destinationWritten);
-    const source = known ?? this.errors.onSource(where, () => statSync(where.source));
-    if (!source.isDirectory()) {
-      throw new StageError(
-        `${this.errors.directive} source ${where.sourceWritten} is not a directory`,
-      );
-    }
+    const where = directoryWhere(transfer);
+    const source = directorySource(where, this.errors, known);
     this.entries.makeParents(where.destination, where);
     const made = this.entries.makeDirectory(where, statSync);
     this.entries.checkNotInside(where);

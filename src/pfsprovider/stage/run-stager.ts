@@ -18,6 +18,7 @@ import type {
   StageContext,
   Stager,
   TransferProgress,
+  TransferTotals,
 } from '../provider';
 import { runProcessGroup, type ProcessGroupResult } from '../process-group';
 import { directiveName, resolveTransfers, type StageDirection } from './resolve';
@@ -29,7 +30,8 @@ export interface RunStagerOptions {
   transfers: ResolvedTransfer[];
   roots: BufferRoots;
   signal: AbortSignal;
-  onProgress(progress: TransferProgress): void;
+  /** The counts so far, and the totals when the child could measure them. */
+  onProgress(progress: TransferProgress, totals?: TransferTotals): void;
   log: Logger;
 }
 
@@ -48,6 +50,14 @@ export function stagerScriptPath(): string {
   return join(__dirname, '..', '..', '..', 'dist', 'pfsprovider', 'stage', 'stager-main.js');
 }
 
+/** The totals of a progress line, when it has both (as non-negative integers). */
+function totalsOf(message: Partial<TransferTotals>): TransferTotals | undefined {
+  const { totalBytes, totalFiles } = message;
+  const count = (value: unknown): value is number =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  return count(totalBytes) && count(totalFiles) ? { totalBytes, totalFiles } : undefined;
+}
+
 /** Copy `transfers` as `owner` in a stager child. Resolves with the final counts. */
 export async function runStager(options: RunStagerOptions): Promise<TransferProgress> {
   const { owner, direction, signal, log } = options;
@@ -58,6 +68,8 @@ export async function runStager(options: RunStagerOptions): Promise<TransferProg
   let result: TransferProgress | undefined;
   /** The last counts the child reported: what a failed copy wrote, for the log. */
   let latest: TransferProgress = { bytes: 0, files: 0 };
+  /** What the child measured before copying, if it could. */
+  let totals: TransferTotals | undefined;
   let failure: Error | undefined;
   // Once the child has sent its result, a cancel comes too late: only its exit is outstanding.
   const stopping = new AbortController();
@@ -77,8 +89,9 @@ export async function runStager(options: RunStagerOptions): Promise<TransferProg
     if (message.type === 'progress') {
       if (!stopping.signal.aborted && result === undefined && failure === undefined) {
         latest = { bytes: message.bytes, files: message.files };
+        totals = totalsOf(message) ?? totals;
         try {
-          options.onProgress(latest);
+          options.onProgress(latest, totals);
         } catch (error) {
           // Progress is informational: a failing report must not take dacd down.
           log.warn({ err: error, stagerPid: pid }, 'stage progress report failed');
@@ -161,11 +174,11 @@ export async function runStager(options: RunStagerOptions): Promise<TransferProg
     throw new AbortedError(`${what} was cancelled`);
   }
   if (result !== undefined && exit.code === 0) {
-    log.info({ stagerPid: pid, elapsedMs, ...result }, 'stager finished');
+    log.info({ stagerPid: pid, elapsedMs, ...result, ...totals }, 'stager finished');
     return result;
   }
   if (failure !== undefined) {
-    log.warn({ stagerPid: pid, elapsedMs, ...latest, err: failure }, 'stager failed');
+    log.warn({ stagerPid: pid, elapsedMs, ...latest, ...totals, err: failure }, 'stager failed');
     throw failure;
   }
   const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
@@ -195,7 +208,7 @@ export function makeStager(): Stager {
       transfers,
       roots,
       signal: context.signal,
-      onProgress: (progress) => context.onProgress(progress),
+      onProgress: (progress, totals) => context.onProgress(progress, totals),
       log: context.log,
     });
   };

@@ -9,17 +9,24 @@
  *   is running in the thread pool, which `process.exit` would wait for.
  * - Before touching any user file the process becomes `uid`/`gid` (with the user's
  *   supplementary groups) and sets umask 077. Not running as root, it only stages as itself.
+ * - Then, before copying, it measures what the copy will copy, as that user
+ *   (copy-measure.ts): the totals, or none when a source cannot be measured (the copy then
+ *   fails on it, or not, as it would anyway).
  * - stdout: JSON lines `{"type":"progress","bytes":N,"files":N}`, then exactly one of
  *   `{"type":"done","bytes":N,"files":N}` (exit code 0) or
  *   `{"type":"error","kind":"user"|"transient","message":"...","detail":"..."}` (exit code 1;
  *   `message` is for the job owner, the optional `detail` for the log). A copy that fails
- *   writes a last progress line first, with what it did write (see copy.ts).
+ *   writes a last progress line first, with what it did write (see copy.ts). With totals, the
+ *   first line, before anything is copied, is
+ *   `{"type":"progress","bytes":0,"files":0,"totalBytes":N,"totalFiles":N}`, and every
+ *   progress line carries `totalBytes` and `totalFiles`.
  *   Nothing else is written to stdout; debug text goes to stderr.
  */
 import { execFileSync } from 'node:child_process';
 import { DacError } from '../../errors/errors';
-import type { BufferRoots, ResolvedTransfer, TransferProgress } from '../provider';
+import type { BufferRoots, ResolvedTransfer, TransferProgress, TransferTotals } from '../provider';
 import { copyTransfers, DEFAULT_CONCURRENCY, largeCopiesInFlight } from './copy';
+import { measureTransfers } from './copy-measure';
 import type { StageDirection } from './resolve';
 
 // One libuv thread per large-file copy in flight; this must be set before the first
@@ -37,7 +44,7 @@ export interface StagerRequest {
 
 /** The lines the stager writes. */
 export type StagerMessage =
-  | ({ type: 'progress' } & TransferProgress)
+  | ({ type: 'progress' } & TransferProgress & Partial<TransferTotals>)
   | ({ type: 'done' } & TransferProgress)
   | { type: 'error'; kind: 'user' | 'transient'; message: string; detail?: string };
 
@@ -224,12 +231,25 @@ async function main(): Promise<void> {
   const request = parseRequest(line);
   dropPrivileges(request.uid, request.gid);
   process.umask(0o077);
+  const totals = await measureTransfers(request.transfers, {
+    signal: controller.signal,
+    roots: request.roots,
+    direction: request.direction,
+    onUnmeasured: (error) => process.stderr.write(`stager: no totals: ${debugText(error)}\n`),
+  });
+  const progressLine = (progress: TransferProgress): StagerMessage => ({
+    type: 'progress',
+    bytes: progress.bytes,
+    files: progress.files,
+    ...totals,
+  });
+  if (totals !== undefined && !finished) send(progressLine({ bytes: 0, files: 0 }));
   const result = await copyTransfers(request.transfers, {
     signal: controller.signal,
     roots: request.roots,
     direction: request.direction,
     onProgress: (progress) => {
-      if (!finished) send({ type: 'progress', bytes: progress.bytes, files: progress.files });
+      if (!finished) send(progressLine(progress));
     },
   });
   finish({ type: 'done', bytes: result.bytes, files: result.files }, 0);

@@ -15,8 +15,9 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 import { teardownSession } from '../../../src/lifecycle/teardown';
+import type { SessionRecord } from '../../../src/registry/model';
 import { summaryBucketOf } from '../../../src/registry/session-summary';
-import type { CliRun } from '../../support/cli';
+import { runBinary, type CliRun } from '../../support/cli';
 import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
 
 const ok = { output: '', code: 0 };
@@ -198,6 +199,16 @@ describe('dacd failure behaviour', () => {
         `#DW stage_in source=${input} destination=$DW_JOB_STRIPED/tree type=directory\n`,
     );
     expect(await c.cli(setupArgs('5003', job, 'default:1GiB'))).toMatchObject(ok);
+    // Every version of the session's record from here on: the counts dacd writes as it copies.
+    const transfers: NonNullable<SessionRecord['transfer']>[] = [];
+    const watch = await c.registry.watchSession(
+      '5003',
+      (await c.registry.getSession('5003'))!.modRevision + 1,
+      (stored) => {
+        if (stored?.record.transfer) transfers.push(stored.record.transfer);
+      },
+      () => undefined,
+    );
     expect(await c.cli(['--function', 'data_in', '--token', '5003', '--job', job])).toMatchObject(
       ok,
     );
@@ -207,6 +218,38 @@ describe('dacd failure behaviour', () => {
     expect((await c.registry.getSession('5003'))!.record.transfer).toMatchObject({
       files: 1000,
       bytes: BigInt(bytes),
+    });
+    // While it copied, the counts came with the totals measured before the copy, and the step's
+    // outcome keeps them.
+    await until('the outcome in the watch', () => transfers.at(-1)?.done === true);
+    await watch.close();
+    const totals = { totalFiles: 1000, totalBytes: BigInt(bytes) };
+    const copying = transfers.filter((transfer) => !transfer.done);
+    expect(copying.length).toBeGreaterThan(0);
+    expect(copying[0]).toMatchObject({ phase: 'DataIn', bytes: 0n, files: 0, ...totals });
+    for (const transfer of copying) expect(transfer).toMatchObject(totals);
+    const final = (await c.registry.getSession('5003'))!.record;
+    expect(final.transfer).toMatchObject({ files: 1000, bytes: BigInt(bytes), ...totals });
+    expect(final.transfer!.startedAt).toBe(copying[0]!.startedAt);
+    expect(final.transfer!.startedAt).toBeGreaterThanOrEqual(final.timings.DataIn!.startedAt!);
+    expect(final.transfer!.startedAt).toBeLessThanOrEqual(final.timings.DataIn!.finishedAt!);
+    // dwstat gives them too, after the step.
+    const dwstat = await runBinary('dwstat', ['sessions', '--json'], { prefix: c.prefix });
+    expect(dwstat).toMatchObject({ code: 0, stderr: '' });
+    const listed = (JSON.parse(dwstat.stdout) as { sessions: { token: string }[] }).sessions;
+    expect(listed.find((session) => session.token === '5003')).toMatchObject({
+      state: 'DataIn Completed',
+      transfer: {
+        phase: 'DataIn',
+        done: true,
+        bytes,
+        files: 1000,
+        totalBytes: bytes,
+        totalFiles: 1000,
+        percent: 100,
+        started: Math.floor(final.transfer!.startedAt! / 1000),
+        updated: final.transfer!.updatedAt,
+      },
     });
 
     const bad = c.file(

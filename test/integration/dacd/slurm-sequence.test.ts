@@ -58,6 +58,10 @@ describe('the Slurm sequence with real daemons', () => {
     expect(await cluster.cli(['--function', 'data_in', ...base])).toMatchObject(ok);
     const afterIn = (await cluster.registry.getSession(token))!.record;
     expect(afterIn.transfer).toMatchObject({ phase: 'DataIn', files: 2, bytes: 9n, done: true });
+    // What the stage measured before it copied stays with the final counts, with its start.
+    expect(afterIn.transfer).toMatchObject({ totalFiles: 2, totalBytes: 9n });
+    expect(afterIn.transfer!.startedAt).toBeGreaterThanOrEqual(afterIn.timings.DataIn!.startedAt!);
+    expect(afterIn.transfer!.startedAt).toBeLessThanOrEqual(afterIn.timings.DataIn!.finishedAt!);
     expect(afterIn.timings.DataIn?.finishedAt).toBeGreaterThanOrEqual(
       afterIn.timings.DataIn!.startedAt!,
     );
@@ -86,6 +90,14 @@ describe('the Slurm sequence with real daemons', () => {
     expect(await cluster.cli(['--function', 'data_out', ...base])).toMatchObject(ok);
     const staged = join(results, 'result.txt');
     expect(readFileSync(staged, 'utf8')).toBe('alpha');
+    expect((await cluster.registry.getSession(token))!.record.transfer).toMatchObject({
+      phase: 'DataOut',
+      files: 1,
+      bytes: 5n,
+      totalFiles: 1,
+      totalBytes: 5n,
+      done: true,
+    });
     expect(statSync(staged)).toMatchObject({ uid: NOBODY.uid, gid: NOBODY.gid });
 
     expect(await cluster.cli(['--function', 'teardown', ...base])).toMatchObject(ok);

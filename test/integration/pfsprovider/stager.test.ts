@@ -27,6 +27,7 @@ import type {
   ResolvedTransfer,
   StageContext,
   TransferProgress,
+  TransferTotals,
 } from '../../../src/pfsprovider/provider';
 import { resolveTransfers } from '../../../src/pfsprovider/stage/resolve';
 import { makeStager, runStager, stagerScriptPath } from '../../../src/pfsprovider/stage/run-stager';
@@ -145,7 +146,10 @@ const directory = (source: string, destination: string): StageRequest => ({
 
   const run = (
     requests: StageRequest[],
-    options: { signal?: AbortSignal; onProgress?: (p: TransferProgress) => void } = {},
+    options: {
+      signal?: AbortSignal;
+      onProgress?: (p: TransferProgress, totals?: TransferTotals) => void;
+    } = {},
   ): Promise<TransferProgress> =>
     runStager({
       owner: NOBODY_OWNER,
@@ -209,6 +213,53 @@ const directory = (source: string, destination: string): StageRequest => ({
     for (const entry of listTree(results).values()) {
       expect([entry.uid, entry.gid]).toEqual([NOBODY, NOGROUP]);
     }
+  });
+
+  it('measures what it will copy as the owner first, and reports the totals with every count', async () => {
+    const source = join(home, 'tree');
+    const tree = buildTree(source, 200);
+    chownTree(source, NOBODY, NOGROUP);
+    writeFileSync(join(home, 'one'), 'one');
+    chownSync(join(home, 'one'), NOBODY, NOGROUP);
+    const reports: { progress: TransferProgress; totals: TransferTotals | undefined }[] = [];
+    const result = await makeStager()(
+      {
+        ...context(
+          session([
+            directory(source, '$DW_JOB_STRIPED/data'),
+            file(join(home, 'one'), '$DW_JOB_STRIPED/one'),
+          ]),
+        ),
+        onProgress: (progress, totals) => reports.push({ progress, totals }),
+      },
+      'in',
+      roots,
+    );
+    expect(result).toEqual({ files: tree.files + 1, bytes: tree.bytes + 3 });
+    const totals = { totalBytes: result.bytes, totalFiles: result.files };
+    // The first report comes before anything is copied.
+    expect(reports[0]).toEqual({ progress: { bytes: 0, files: 0 }, totals });
+    expect(reports.at(-1)).toEqual({ progress: result, totals });
+    for (const report of reports) expect(report.totals).toEqual(totals);
+  });
+
+  it('gives no totals for a source the owner cannot list (as root it could), and fails as before', async () => {
+    const source = join(home, 'tree');
+    buildTree(source, 20);
+    chownTree(source, NOBODY, NOGROUP);
+    const secret = join(source, 'd1', 'private');
+    mkdirSync(secret, { mode: 0o700 }); // root's
+    writeFileSync(join(secret, 'inside'), 'root only');
+    const reports: (TransferTotals | undefined)[] = [];
+    const error = await rejection(
+      run([directory(source, '$DW_JOB_STRIPED/tree')], {
+        onProgress: (_, totals) => reports.push(totals),
+      }),
+    );
+    expect(error).toBeInstanceOf(StageError);
+    expect(error.message).toBe(`stage_in source ${source}/d1/private is not readable by uid 65534`);
+    expect(reports.length).toBeGreaterThan(0);
+    expect(reports.every((totals) => totals === undefined)).toBe(true);
   });
 
   it('starts no process when there is nothing to stage', async () => {
@@ -491,6 +542,24 @@ const directory = (source: string, destination: string): StageRequest => ({
     expect(exit.code).toBe(0);
     expect(stager.lines().at(-1)).toEqual({ type: 'done', bytes: 4, files: 1 });
     expect(readFileSync(join(buffer, 'mine'), 'utf8')).toBe('mine');
+  });
+
+  it('writes the totals on its first line, before copying, and on every progress line', async () => {
+    const source = join(home, 'tree');
+    const tree = buildTree(source, 100);
+    chownTree(source, NOBODY, NOGROUP);
+    const transfers = resolveTransfers([directory(source, '$DW_JOB_STRIPED/tree')], 'in', roots);
+    const stager = startStager();
+    stager.child.stdin!.write(requestLine(NOBODY, NOGROUP, transfers));
+    const exit = await stager.exited;
+    expect(exit.code).toBe(0);
+    const lines = stager.lines();
+    const totals = { totalBytes: tree.bytes, totalFiles: tree.files };
+    expect(lines[0]).toEqual({ type: 'progress', bytes: 0, files: 0, ...totals });
+    const progress = lines.filter((line) => line.type === 'progress');
+    expect(progress.length).toBeGreaterThan(1);
+    for (const line of progress) expect(line).toMatchObject(totals);
+    expect(lines.at(-1)).toEqual({ type: 'done', bytes: tree.bytes, files: tree.files });
   });
 
   it('refuses a request that is not JSON', async () => {

@@ -79,6 +79,77 @@ describe('StepRunner', () => {
     expect(update(0, dataIn).transfer).toMatchObject({ phase: 'DataIn', bytes: 0n, files: 0 });
   });
 
+  it('writes the totals and the start with every count, and keeps them in the outcome', async () => {
+    const totals = { totalBytes: 300, totalFiles: 3 };
+    when(provider.stageIn(anything())).thenCall(
+      (context: { onProgress(p: { bytes: number; files: number }, t?: typeof totals): void }) => {
+        context.onProgress({ bytes: 0, files: 0 }, totals);
+        context.onProgress({ bytes: 100, files: 1 }, totals);
+        return Promise.resolve({ bytes: 300, files: 3 });
+      },
+    );
+    const stageIn = [{ source: '/in', destination: '$DW_JOB_STRIPED/in', type: 'file' as const }];
+    const dataIn = session('DataIn', { stageIn });
+    const before = Date.now();
+    await runner().run(dataIn, new AbortController().signal);
+    verify(registry.updateSession(anyString(), anyFunction())).times(3);
+    const first = update(0, dataIn).transfer!;
+    expect(first).toMatchObject({ bytes: 0n, files: 0, totalBytes: 300n, totalFiles: 3 });
+    expect(first.done).toBe(false);
+    expect(first.startedAt).toBeGreaterThanOrEqual(before);
+    expect(first.startedAt).toBeLessThanOrEqual(Date.now());
+    expect(update(1, dataIn).transfer).toEqual({ ...first, bytes: 100n, files: 1 });
+    const done = update(2, dataIn);
+    expect(done.observed).toMatchObject({ phase: 'DataIn', status: 'Completed' });
+    expect(done.transfer).toMatchObject({
+      bytes: 300n,
+      files: 3,
+      totalBytes: 300n,
+      totalFiles: 3,
+      startedAt: first.startedAt,
+      done: true,
+    });
+  });
+
+  it('keeps the totals with the last counts of a stage that fails', async () => {
+    when(provider.stageIn(anything())).thenCall(
+      (context: { onProgress(p: { bytes: number; files: number }, t?: object): void }) => {
+        context.onProgress({ bytes: 99, files: 3 }, { totalBytes: 1000, totalFiles: 10 });
+        return Promise.reject(new StageError('the buffer is full'));
+      },
+    );
+    const stageIn = [{ source: '/in', destination: '$DW_JOB_STRIPED/in', type: 'file' as const }];
+    const dataIn = session('DataIn', { stageIn });
+    await runner().run(dataIn, new AbortController().signal);
+    expect(update(1, dataIn).transfer).toMatchObject({
+      bytes: 99n,
+      totalBytes: 1000n,
+      totalFiles: 10,
+      done: true,
+    });
+    expect(update(1, dataIn).transfer!.startedAt).toEqual(expect.any(Number));
+  });
+
+  it('records no totals when the provider could not measure, and zero totals for nothing to copy', async () => {
+    when(provider.stageIn(anything())).thenCall(
+      (context: { onProgress(p: { bytes: number; files: number }): void }) => {
+        context.onProgress({ bytes: 1, files: 1 });
+        return Promise.resolve({ bytes: 1, files: 1 });
+      },
+    );
+    const stageIn = [{ source: '/in', destination: '$DW_JOB_STRIPED/in', type: 'file' as const }];
+    const dataIn = session('DataIn', { stageIn });
+    await runner().run(dataIn, new AbortController().signal);
+    const final = update(1, dataIn).transfer!;
+    expect(final).toMatchObject({ bytes: 1n, files: 1, done: true });
+    expect(final.totalBytes).toBeUndefined();
+    expect(final.totalFiles).toBeUndefined();
+
+    const nothing = session('DataIn');
+    await runner().run(nothing, new AbortController().signal);
+    expect(update(2, nothing).transfer).toMatchObject({ totalBytes: 0n, totalFiles: 0 });
+  });
+
   it('retries a transient failure and reports the step done', async () => {
     when(provider.unmount(anything(), anything()))
       .thenReject(new StoreUnavailableError('ssh reset'))

@@ -31,6 +31,22 @@ describe('transferRecord', () => {
   });
 });
 
+describe('transferRecord with totals', () => {
+  it('keeps the totals (bytes as a bigint) and the start in milliseconds', () => {
+    const counts = { bytes: 5, files: 1, totalBytes: 2 ** 40, totalFiles: 9, startedAt: 1234 };
+    expect(transferRecord('DataIn', counts, true, NOW_MS)).toEqual({
+      phase: 'DataIn',
+      bytes: 5n,
+      files: 1,
+      totalBytes: 2n ** 40n,
+      totalFiles: 9,
+      startedAt: 1234,
+      done: true,
+      updatedAt: NOW_S,
+    });
+  });
+});
+
 describe('withTransferProgress', () => {
   it('records the counts of the stage the session still asks for', () => {
     const next = withTransferProgress(

@@ -216,6 +216,65 @@ describe('renderJson', () => {
     });
   });
 
+  it('gives the transfer counts and totals as integers, times in epoch seconds', () => {
+    const staged: SessionStatus = {
+      ...sessions[0]!,
+      transfer: {
+        phase: 'DataIn',
+        done: true,
+        bytes: 5n * GiB,
+        files: 400,
+        totalBytes: 5n * GiB,
+        totalFiles: 400,
+        percent: 100,
+        bytesPerSecond: 89128960,
+        startedAt: 1700000100,
+        updatedAt: 1700000160,
+      },
+    };
+    const document = JSON.parse(renderJson({ sessions: [staged, sessions[1]!] }));
+    expect(document.sessions[0].transfer).toEqual({
+      phase: 'DataIn',
+      done: true,
+      bytes: 5368709120,
+      files: 400,
+      totalBytes: 5368709120,
+      totalFiles: 400,
+      percent: 100,
+      bytesPerSecond: 89128960,
+      started: 1700000100,
+      updated: 1700000160,
+    });
+    // A session without counts has no transfer key; a record of an older version only counts.
+    expect(Object.keys(document.sessions[1])).not.toContain('transfer');
+    const older: SessionStatus = {
+      ...sessions[0]!,
+      transfer: { phase: 'DataOut', done: false, bytes: 7n, files: 1, updatedAt: 1700000000 },
+    };
+    expect(JSON.parse(renderJson({ sessions: [older] })).sessions[0].transfer).toEqual({
+      phase: 'DataOut',
+      done: false,
+      bytes: 7,
+      files: 1,
+      updated: 1700000000,
+    });
+  });
+
+  it('refuses transfer byte counts a JSON number cannot hold exactly', () => {
+    const huge: SessionStatus = {
+      ...sessions[0]!,
+      transfer: {
+        phase: 'DataIn',
+        done: false,
+        bytes: 0n,
+        files: 0,
+        totalBytes: 2n ** 53n + 1n,
+        updatedAt: 1,
+      },
+    };
+    expect(() => renderJson({ sessions: [huge] })).toThrow(InvalidAnswerError);
+  });
+
   it('has a key only for the tables that were asked for', () => {
     expect(Object.keys(JSON.parse(renderJson({ configurations: [] })))).toEqual(['configurations']);
   });

@@ -125,6 +125,51 @@ describe('sessionState', () => {
     );
   });
 
+  it('shows a running stage against its totals, with the percentage and the rate', () => {
+    const updatedAt = 1_700_000_100;
+    const copying = session({
+      desired: 'DataIn',
+      observed: { phase: 'Setup', status: 'Completed', updatedAt: 1 },
+      transfer: {
+        phase: 'DataIn',
+        bytes: (12n * GiB) / 10n + 1n,
+        files: 120,
+        totalBytes: 4n * GiB,
+        totalFiles: 400,
+        // 14.5 s before the middle of the second of the last count.
+        startedAt: updatedAt * 1000 - 14_000,
+        done: false,
+        updatedAt,
+      },
+    });
+    expect(sessionState(copying)).toBe(
+      'DataIn Pending (1.2 GiB of 4 GiB, 30%, 120 files of 400, 84.7 MiB/s)',
+    );
+    // The totals of a stage-out; without a start (an older dacd wrote it) there is no rate.
+    const out = session({
+      desired: 'DataOut',
+      observed: { phase: 'PostRun', status: 'Completed', updatedAt: 1 },
+      transfer: {
+        phase: 'DataOut',
+        bytes: 0n,
+        files: 0,
+        totalBytes: 10n * GiB,
+        totalFiles: 3,
+        done: false,
+        updatedAt,
+      },
+    });
+    expect(sessionState(out)).toBe('DataOut Pending (0 B of 10 GiB, 0%, 0 files of 3)');
+    // Once the step is reported, the state is the report; the counts stay in the JSON.
+    expect(
+      sessionState({
+        ...copying,
+        observed: { phase: 'DataIn', status: 'Completed', updatedAt },
+        transfer: { ...copying.transfer!, done: true },
+      }),
+    ).toBe('DataIn Completed');
+  });
+
   it('shows Pending until dacd reports on the desired step', () => {
     expect(sessionState(session({ desired: 'Setup', observed: null }))).toBe('Setup Pending');
     expect(
@@ -180,6 +225,39 @@ describe('sessionStatuses and instanceStatuses', () => {
         nodes: 2,
       },
     ]);
+  });
+
+  it('gives the counts of the current or last stage with a session that has them', () => {
+    const transfer = {
+      phase: 'DataIn' as const,
+      bytes: 9n,
+      files: 2,
+      totalBytes: 9n,
+      totalFiles: 2,
+      startedAt: 1_700_000_010_500 - 3000,
+      done: true,
+      updatedAt: 1_700_000_010,
+    };
+    const [status] = sessionStatuses([
+      session({
+        desired: 'DataIn',
+        observed: { phase: 'DataIn', status: 'Completed', updatedAt: 1 },
+        transfer,
+      }),
+    ]);
+    expect(status).toMatchObject({ state: 'DataIn Completed' });
+    expect(status!.transfer).toEqual({
+      phase: 'DataIn',
+      done: true,
+      bytes: 9n,
+      files: 2,
+      totalBytes: 9n,
+      totalFiles: 2,
+      percent: 100,
+      bytesPerSecond: 3,
+      startedAt: 1_700_000_007,
+      updatedAt: 1_700_000_010,
+    });
   });
 
   it('gives one instance per session with bricks, hosts once each in brick order', () => {

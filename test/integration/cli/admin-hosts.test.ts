@@ -3,9 +3,10 @@
  * test etcd and two real dacd: what they show, drain and undrain as Slurm's `pools` sees it,
  * waiting for a drained host to empty, removing a host and a pool, and the errors.
  */
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { BIN, runBinary, type CliRun } from '../../support/cli';
+import { EVENTS } from '../../../src/cli/admin/events';
+import { createContext } from '../../../src/cli/context';
+import { createCliLogger } from '../../../src/logging/cli-logger';
+import { runBinary, type CliRun } from '../../support/cli';
 import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
 
 const GiB = 1024 ** 3;
@@ -239,19 +240,27 @@ describe('dacctl pools, hosts, bricks and df', () => {
     const other = setupArgs('4003', job, 'default:1GiB').map((a) => (a === '65534' ? '1234' : a));
     expect((await cluster.cli(other)).code).toBe(0);
     expect(await kinds(['--session', '4003'])).toHaveLength(2);
-    const asNobody = JSON.parse(
-      spawnSync(join(BIN, 'dacctl'), ['events', '--json'], {
-        uid: NOBODY.uid,
-        gid: NOBODY.gid,
-        encoding: 'utf8',
-        env: {
-          PATH: '/usr/bin:/bin',
-          ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
-          DAC_ETCD_PREFIX: cluster.prefix,
-          DAC_LOG_FILE: 'none',
-        },
-      }).stdout,
-    ) as { events: { token?: string }[] };
+    // As nobody, in this process (nobody may not be able to reach a clone's bin/): the same
+    // command on the same etcd, with the uid it checks set to nobody's.
+    const env = {
+      ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
+      DAC_ETCD_PREFIX: cluster.prefix,
+      DAC_LOG_FILE: 'none',
+    };
+    const context = createContext(createCliLogger('dacctl', env), env);
+    const getuid = jest.spyOn(process, 'getuid').mockReturnValue(NOBODY.uid);
+    let answer: string;
+    try {
+      answer = (await EVENTS.run(context, {
+        json: true,
+        since: '24h',
+        follow: false,
+      })) as string;
+    } finally {
+      getuid.mockRestore();
+      await context.close();
+    }
+    const asNobody = JSON.parse(answer) as { events: { token?: string }[] };
     const tokens = new Set(asNobody.events.map((e) => e.token));
     expect(tokens.has('4001')).toBe(true);
     expect(tokens.has('4003')).toBe(false);

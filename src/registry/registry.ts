@@ -5,12 +5,16 @@
  * - host-registry.ts: pools, host registration, drain, liveness (its lease, claim and watch);
  * - session-store.ts: sessions and their bricks (allocation planned by allocation-plan.ts),
  *   and the watches that follow them;
- * - summary-index.ts: the session summaries the polled Slurm calls read, and their repair.
+ * - summary-index.ts: the session summaries the polled Slurm calls read, and their repair;
+ * - forced-release.ts and brick-wipes.ts: a session torn down by force, and the wipe of the
+ *   bricks it leaves, which its hosts' dacd carry out.
  *
  * Every state change is one compare-and-swap transaction; there is no global lock. On
  * conflict a write re-reads and tries again (cas-loop.ts).
  */
 import type { Keystore, Lease, LeaseId, Watch } from '../keystore/keystore';
+import { BrickWipes, type PendingWipe } from './brick-wipes';
+import { ForcedReleaser, type ForcedRelease, type ForcedReleaseRequest } from './forced-release';
 import { InventoryRemoval } from './inventory-removal';
 import { HostRegistry, type HostRegistration } from './host-registry';
 import type { KeyLayout } from './keys';
@@ -24,6 +28,8 @@ export type { StoredSession } from './registry-reader';
 export type { HostRegistration } from './host-registry';
 export type { NewSession, SessionsListener } from './session-store';
 export type { AliveHolder, AliveKeyChange } from './alive-claim';
+export type { ForcedRelease, ForcedReleaseRequest } from './forced-release';
+export type { PendingWipe } from './brick-wipes';
 // The keystore's handles, for the registry's users (dacd), which reach the store only through it.
 export type { Lease, LeaseId, Watch } from '../keystore/keystore';
 
@@ -39,15 +45,23 @@ export class Registry extends RegistryReader {
   private readonly summaries: SummaryIndex;
   private readonly sessionStore: SessionStore;
   private readonly removal: InventoryRemoval;
+  private readonly forced: ForcedReleaser;
+  private readonly wipes: BrickWipes;
 
   constructor(store: Keystore, keys: KeyLayout, options: RegistryOptions = {}) {
     super(store, keys);
     const now = options.now ?? Date.now;
-    const loop = { attempts: options.maxAttempts ?? 200, seconds: () => Math.floor(now() / 1000) };
+    const loop = {
+      attempts: options.maxAttempts ?? 200,
+      seconds: () => Math.floor(now() / 1000),
+      nowMs: now,
+    };
     this.hosts = new HostRegistry(store, keys, this, loop);
     this.summaries = new SummaryIndex(store, keys, loop.attempts);
     this.sessionStore = new SessionStore(store, keys, this, this.hosts, this.summaries, loop);
     this.removal = new InventoryRemoval(store, keys, this, loop);
+    this.forced = new ForcedReleaser(store, keys, this, this.summaries, loop);
+    this.wipes = new BrickWipes(store, keys, this.hosts, loop);
   }
 
   /** See HostRegistry.ensurePool. */
@@ -154,5 +168,32 @@ export class Registry extends RegistryReader {
   /** See SummaryIndex.watchUnreadable. */
   watchUnreadableSummaries(onUnreadable: (key: string) => void): Promise<Watch> {
     return this.summaries.watchUnreadable(onUnreadable);
+  }
+
+  /** See ForcedReleaser.releaseByForce. */
+  releaseSessionByForce(
+    token: string,
+    request: ForcedReleaseRequest,
+  ): Promise<ForcedRelease | undefined> {
+    return this.forced.releaseByForce(token, request);
+  }
+
+  /** See BrickWipes.awaitingWipe. */
+  bricksAwaitingWipe(host: string): Promise<{ wipes: PendingWipe[]; revision: number }> {
+    return this.wipes.awaitingWipe(host);
+  }
+
+  /** See BrickWipes.watchWipes. */
+  watchWipes(
+    host: string,
+    fromRevision: number,
+    onWipe: (wipe: PendingWipe) => void,
+  ): Promise<Watch> {
+    return this.wipes.watchWipes(host, fromRevision, onWipe);
+  }
+
+  /** See BrickWipes.finishWipe. */
+  finishWipe(host: string, token: string, devices: readonly string[]): Promise<string[]> {
+    return this.wipes.finishWipe(host, token, devices);
   }
 }

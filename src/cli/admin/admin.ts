@@ -15,12 +15,13 @@ import type { CommandResult } from '../run';
 import type { AdminAction, AdminArgs, AdminCommand } from './command';
 
 async function commands(): Promise<AdminCommand[]> {
-  const [{ POOL_COMMANDS }, { HOSTS }, { BRICKS }] = await Promise.all([
+  const [{ POOL_COMMANDS }, { HOSTS }, { BRICKS }, { SESSIONS }] = await Promise.all([
     import('./pools'),
     import('./hosts'),
     import('./bricks'),
+    import('./sessions'),
   ]);
-  return [...POOL_COMMANDS, HOSTS, BRICKS];
+  return [...POOL_COMMANDS, HOSTS, BRICKS, SESSIONS];
 }
 
 function addAction(

@@ -4,7 +4,7 @@
  */
 
 /** The first words of an operator's command; `pools` alone is Slurm's `pools` function. */
-export const ADMIN_WORDS = ['pools', 'hosts', 'bricks', 'df'] as const;
+export const ADMIN_WORDS = ['pools', 'hosts', 'bricks', 'sessions', 'df'] as const;
 
 /** Whether `args` (as given, before Slurm's `--function` is taken off) is an operator's command. */
 export function isAdminCommand(args: readonly string[]): boolean {

@@ -12,6 +12,7 @@ import type { Registry } from '../registry/registry';
 import type { RegistryReader } from '../registry/registry-reader';
 import type { SlurmReader } from '../registry/slurm-reader';
 import type { EarlyRead } from './early-read';
+import type { UserDatabase } from './user-database';
 
 export interface CliContext {
   log: CliLogger;
@@ -35,6 +36,10 @@ export interface CliContext {
    * to load. `maxTimeoutMs` as for `registry`.
    */
   slurmReader(options?: { maxTimeoutMs?: number }): Promise<SlurmReader>;
+  /** The uid the command runs as (0: root, who may see and change every session). */
+  callerUid: number;
+  /** The system's user database, for user names (loaded on first use). */
+  users(): Promise<UserDatabase>;
   /** Close connections; called once the command has finished. */
   close(): Promise<void>;
 }
@@ -74,10 +79,20 @@ export function createContext(
     const { KeyLayout } = await import('../registry/keys');
     return new KeyLayout((await context.etcdConfig()).prefix);
   };
+  let users: UserDatabase | undefined;
   const context: CliContext = {
     log,
     env,
     successLogLevel: 'info',
+    // Unknown (no POSIX uids): nobody's sessions, and not root.
+    callerUid: process.getuid?.() ?? -1,
+    async users() {
+      if (!users) {
+        const { systemUserDatabase } = await import('./user-database');
+        users = systemUserDatabase();
+      }
+      return users;
+    },
     async etcdConfig() {
       if (!config) {
         const { etcdConfigFromEnv } = await import('../config/etcd-config');

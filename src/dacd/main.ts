@@ -1,7 +1,8 @@
 /**
  * dacd, the brick host manager: one per storage host. It claims the host (its liveness key, on
- * an etcd lease: a second dacd for a served host is refused), registers the host's bricks, and
- * reconciles the sessions it serves through its filesystem provider (see reconciler.ts).
+ * an etcd lease: a second dacd for a served host is refused), registers the host's bricks,
+ * reconciles the sessions it serves through its filesystem provider (see reconciler.ts), and
+ * wipes and frees the bricks that sessions torn down by force left on it (brick-wiper.ts).
  * Exit codes: 0 after SIGTERM/SIGINT, 1 when another dacd serves the host, 4 on bad
  * configuration, 3 if etcd cannot be reached.
  */
@@ -12,6 +13,7 @@ import { EtcdKeystore } from '../keystore/etcd-keystore';
 import { createLogger, type Logger } from '../logging/logger';
 import { KeyLayout } from '../registry/keys';
 import { Registry } from '../registry/registry';
+import { BrickWiper } from './brick-wiper';
 import { dacdConfigFromEnv } from './config';
 import { EventTrim } from './event-trim';
 import { HostLiveness } from './liveness';
@@ -37,12 +39,14 @@ async function main(): Promise<void> {
     let reconciler: Reconciler | undefined = undefined; // set once started
     let summaryRepair: SummaryRepair | undefined = undefined;
     let eventTrim: EventTrim | undefined = undefined;
+    let wiper: BrickWiper | undefined = undefined;
     let stopping = false;
     const stop = async (signal: string, error?: HostOwnedError): Promise<void> => {
       if (stopping) return;
       stopping = true;
       hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
       await reconciler?.stop();
+      await wiper?.stop();
       await summaryRepair?.stop();
       eventTrim?.stop();
       await liveness?.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
@@ -93,6 +97,14 @@ async function main(): Promise<void> {
     });
     if (stopping) return; // taken over while starting
     await reconciler.start();
+    const steps = reconciler;
+    // After the reconciler's start, which removed what sessions that are gone left on disk.
+    wiper = new BrickWiper(registry, config.hostName, hostLog, {
+      provider: setup.provider.name,
+      ...(setup.wipe ? { wipe: setup.wipe } : {}),
+      settled: (token) => steps.settled(token),
+    });
+    await wiper.start();
     summaryRepair = new SummaryRepair(registry, hostLog);
     await summaryRepair.start();
     eventTrim = new EventTrim(registry.history, config.eventRetentionHours, hostLog);

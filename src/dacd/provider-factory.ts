@@ -5,6 +5,7 @@ import { LocalProvider } from '../pfsprovider/local-provider';
 import type { FilesystemProvider } from '../pfsprovider/provider';
 import { makeStager } from '../pfsprovider/stage/run-stager';
 import type { DacdConfig } from './config';
+import type { BrickWipe } from './brick-wiper';
 import type { ReconcilerOptions } from './reconciler';
 
 export interface ProviderSetup {
@@ -13,6 +14,11 @@ export interface ProviderSetup {
   prepare(): Promise<void>;
   /** How to find and remove what sessions that no longer exist left on this host. */
   leftovers?: ReconcilerOptions['leftovers'];
+  /**
+   * Wipe bricks of a session torn down by force (its record is gone: only its token and the
+   * devices are known). Absent for providers that cannot: their bricks wait for an operator.
+   */
+  wipe?: BrickWipe;
 }
 
 export function createProvider(config: DacdConfig): ProviderSetup {
@@ -29,6 +35,7 @@ export function createProvider(config: DacdConfig): ProviderSetup {
       provider: local,
       prepare: () => local.prepareBricks(config.devices),
       leftovers: { list: () => local.tokensOnDisk(), remove: (t) => local.removeLeftovers(t) },
+      wipe: (token, devices) => local.wipeBricks(token, devices),
     };
   } else {
     const provider = new AnsibleProvider(config.provider, {

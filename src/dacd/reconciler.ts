@@ -105,6 +105,13 @@ export class Reconciler {
     }
   }
 
+  /** Resolves when no worker of `token` runs (at once if none does). */
+  async settled(token: string): Promise<void> {
+    for (let worker = this.workers.get(token); worker; worker = this.workers.get(token)) {
+      await worker.done;
+    }
+  }
+
   /** A session record that cannot be read: not ours to repair, the CLI reports it too. */
   private damaged(key: string, error: unknown): void {
     this.log.error({ err: error, key }, 'cannot read session record');

@@ -130,6 +130,12 @@ export class ProviderError extends DacError {
   readonly kind = 'transient';
 }
 
+/** The caller may not do this (an operator's command that only root may run). */
+export class PermissionError extends DacError {
+  readonly code = 'E_PERMISSION';
+  readonly kind = 'user';
+}
+
 /** An operation was abandoned (hurry teardown, daemon stopping). */
 export class AbortedError extends DacError {
   readonly code = 'E_ABORTED';

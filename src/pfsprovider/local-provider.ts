@@ -173,6 +173,24 @@ export class LocalProvider implements FilesystemProvider {
     });
   }
 
+  /**
+   * Wipe the bricks `devices` of a session torn down by force, whose record is gone: its volume
+   * on each of them, and its links if they lead into one of those volumes (a newer session of
+   * the same token elsewhere keeps its own). Idempotent.
+   */
+  async wipeBricks(token: string, devices: readonly string[]): Promise<void> {
+    const volumes = devices.map((device) => `${join(this.hostDir, device, token)}/`);
+    await guard(`wiping the bricks of ${token}`, async () => {
+      for (const kind of ['job', 'persistent']) {
+        const linkDir = join(this.options.mountRoot, kind, token);
+        if (await this.linksInto(linkDir, volumes)) {
+          await removeIn(join(this.options.mountRoot, kind), token);
+        }
+      }
+      for (const device of devices) await removeIn(join(this.hostDir, device), token);
+    });
+  }
+
   private bufferRoots(session: SessionRecord): BufferRoots {
     const roots: Record<string, string> = {};
     const volume = this.volumeDir(session);
@@ -230,10 +248,17 @@ export class LocalProvider implements FilesystemProvider {
     await rename(temporary, path);
   }
 
-  private async linksIntoThisHost(linkDir: string): Promise<boolean> {
+  private linksIntoThisHost(linkDir: string): Promise<boolean> {
+    return this.linksInto(linkDir, [`${this.hostDir}/`]);
+  }
+
+  /** Whether a link in `linkDir` leads below one of `prefixes` (each ending with `/`). */
+  private async linksInto(linkDir: string, prefixes: readonly string[]): Promise<boolean> {
     for (const name of await listDir(linkDir)) {
       const target = await readlink(join(linkDir, name)).catch(() => undefined);
-      if (target?.startsWith(`${this.hostDir}/`)) return true;
+      if (target !== undefined && prefixes.some((prefix) => `${target}/`.startsWith(prefix))) {
+        return true;
+      }
     }
     return false;
   }

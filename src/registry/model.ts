@@ -143,6 +143,21 @@ export const AllocationRecord = object({
   token: Token,
   /** Position in the session's volume; 0 is the primary brick. */
   index: Count,
+  /**
+   * Set when the session was torn down by force (`dacctl sessions teardown --force`): the
+   * session is gone, and the brick stays allocated until the host's dacd has wiped it and
+   * deleted this record. Who did it, why and when (epoch seconds); absent in older records.
+   */
+  wipe: object({
+    by: z
+      .string({ error: 'must be a string' })
+      .max(200, { error: 'must be at most 200 characters' }),
+    reason: z
+      .string({ error: 'must be a string' })
+      .min(1, { error: 'must not be empty' })
+      .max(500, { error: 'must be at most 500 characters' }),
+    at: Epoch,
+  }).optional(),
 });
 export type AllocationRecord = z.output<typeof AllocationRecord>;
 

@@ -5,12 +5,16 @@
  * - host-registry.ts: pools, host registration, drain, liveness (its lease, claim and watch);
  * - session-store.ts: sessions and their bricks (allocation planned by allocation-plan.ts),
  *   and the watches that follow them;
- * - summary-index.ts: the session summaries the polled Slurm calls read, and their repair.
+ * - summary-index.ts: the session summaries the polled Slurm calls read, and their repair;
+ * - forced-release.ts and brick-wipes.ts: a session torn down by force, and the wipe of the
+ *   bricks it leaves, which its hosts' dacd carry out.
  *
  * Every state change is one compare-and-swap transaction; there is no global lock. On
  * conflict a write re-reads and tries again (cas-loop.ts).
  */
 import type { Keystore, Lease, LeaseId, Watch } from '../keystore/keystore';
+import { BrickWipes, type PendingWipe } from './brick-wipes';
+import { ForcedReleaser, type ForcedRelease, type ForcedReleaseRequest } from './forced-release';
 import { InventoryRemoval } from './inventory-removal';
 import { HostRegistry, type HostRegistration } from './host-registry';
 import type { KeyLayout } from './keys';
@@ -33,6 +37,8 @@ export type { StoredSession } from './registry-reader';
 export type { HostRegistration } from './host-registry';
 export type { NewSession, SessionsListener } from './session-store';
 export type { AliveHolder, AliveKeyChange } from './alive-claim';
+export type { ForcedRelease, ForcedReleaseRequest } from './forced-release';
+export type { PendingWipe } from './brick-wipes';
 // The keystore's handles, for the registry's users (dacd), which reach the store only through it.
 export type { Lease, LeaseId, Watch } from '../keystore/keystore';
 
@@ -52,16 +58,24 @@ export class Registry extends RegistryReader {
   private readonly removal: InventoryRemoval;
   private readonly eventLog: EventLog;
   private readonly now: () => number;
+  private readonly forced: ForcedReleaser;
+  private readonly wipes: BrickWipes;
 
   constructor(store: Keystore, keys: KeyLayout, options: RegistryOptions = {}) {
     super(store, keys);
     const now = options.now ?? Date.now;
     this.now = now;
-    const loop = { attempts: options.maxAttempts ?? 200, seconds: () => Math.floor(now() / 1000) };
+    const loop = {
+      attempts: options.maxAttempts ?? 200,
+      seconds: () => Math.floor(now() / 1000),
+      nowMs: now,
+    };
     this.hosts = new HostRegistry(store, keys, this, loop);
     this.summaries = new SummaryIndex(store, keys, loop.attempts);
     this.sessionStore = new SessionStore(store, keys, this, this.hosts, this.summaries, loop);
     this.removal = new InventoryRemoval(store, keys, this, loop);
+    this.forced = new ForcedReleaser(store, keys, this, this.summaries, loop);
+    this.wipes = new BrickWipes(store, keys, this.hosts, loop);
     this.eventLog = new EventLog(store, keys, options.onEventLost);
   }
 
@@ -218,5 +232,43 @@ export class Registry extends RegistryReader {
   /** See SummaryIndex.watchUnreadable. */
   watchUnreadableSummaries(onUnreadable: (key: string) => void): Promise<Watch> {
     return this.summaries.watchUnreadable(onUnreadable);
+  }
+
+  /** See ForcedReleaser.releaseByForce; recorded in the history with who and why. */
+  async releaseSessionByForce(
+    token: string,
+    request: ForcedReleaseRequest,
+  ): Promise<ForcedRelease | undefined> {
+    const released = await this.forced.releaseByForce(token, request);
+    if (released) {
+      const [event] = sessionEvents(released.session, undefined, this.now());
+      await this.eventLog.record([
+        {
+          ...event!,
+          by: request.by,
+          message: `torn down by force: ${request.reason}`.slice(0, 2000),
+        },
+      ]);
+    }
+    return released;
+  }
+
+  /** See BrickWipes.awaitingWipe. */
+  bricksAwaitingWipe(host: string): Promise<{ wipes: PendingWipe[]; revision: number }> {
+    return this.wipes.awaitingWipe(host);
+  }
+
+  /** See BrickWipes.watchWipes. */
+  watchWipes(
+    host: string,
+    fromRevision: number,
+    onWipe: (wipe: PendingWipe) => void,
+  ): Promise<Watch> {
+    return this.wipes.watchWipes(host, fromRevision, onWipe);
+  }
+
+  /** See BrickWipes.finishWipe. */
+  finishWipe(host: string, token: string, devices: readonly string[]): Promise<string[]> {
+    return this.wipes.finishWipe(host, token, devices);
   }
 }

@@ -68,7 +68,7 @@ export class SessionStore {
     private readonly reader: RegistryReader,
     private readonly hosts: HostRegistry,
     private readonly summaries: SummaryIndex,
-    private readonly options: { attempts: number; seconds: () => number },
+    private readonly options: { attempts: number; seconds: () => number; nowMs: () => number },
   ) {}
 
   /**
@@ -170,6 +170,7 @@ export class SessionStore {
     bricks: SessionRecord['bricks'],
   ): SessionRecord {
     const reconciler = bricks[0]?.host ?? request.reconciler ?? null;
+    const nowMs = this.options.nowMs();
     return {
       schemaVersion: SCHEMA_VERSION,
       id,
@@ -194,7 +195,10 @@ export class SessionStore {
         reconciler === null
           ? { phase: 'Setup', status: 'Completed', updatedAt: this.options.seconds() }
           : null,
-      timings: {},
+      // Creating the session asks for Setup: its start is now (and its end, with no daemon).
+      timings: {
+        Setup: { startedAt: nowMs, ...(reconciler === null ? { finishedAt: nowMs } : {}) },
+      },
       lastError: null,
       hurry: false,
     };

@@ -40,7 +40,8 @@ function decodeInto<T>(
 /**
  * - every record can be read;
  * - no brick is in two sessions; every brick a session lists has its allocation key naming
- *   that session, and every allocation key names a session that lists the brick;
+ *   that session, and every allocation key names a session that lists the brick, unless it
+ *   awaits a wipe (a forced teardown), when no session lists it;
  * - each host's usage record is what its allocation keys give;
  * - the summary buckets hold exactly one summary per session, equal to the session's, in
  *   its bucket.
@@ -100,6 +101,14 @@ export async function registryViolations(store: Keystore, keys: KeyLayout): Prom
     });
   }
   for (const [id, { key, record }] of allocations) {
+    if (record.wipe) {
+      // Left by a forced teardown for dacd to wipe: its session is gone, and no session may
+      // hold the brick until it is freed.
+      if (owner.has(id)) {
+        violations.push(`${key} awaits a wipe, but session ${owner.get(id)} lists brick ${id}`);
+      }
+      continue;
+    }
     if (owner.get(id) !== record.token) {
       violations.push(`${key} names session ${record.token}, which does not list brick ${id}`);
     }

@@ -15,13 +15,14 @@ import type { CommandResult } from '../run';
 import type { AdminAction, AdminArgs, AdminCommand } from './command';
 
 async function commands(): Promise<AdminCommand[]> {
-  const [{ POOL_COMMANDS }, { HOSTS }, { BRICKS }, { EVENTS }] = await Promise.all([
+  const [{ POOL_COMMANDS }, { HOSTS }, { BRICKS }, { SESSIONS }, { EVENTS }] = await Promise.all([
     import('./pools'),
     import('./hosts'),
     import('./bricks'),
+    import('./sessions'),
     import('./events'),
   ]);
-  return [...POOL_COMMANDS, HOSTS, BRICKS, EVENTS];
+  return [...POOL_COMMANDS, HOSTS, BRICKS, SESSIONS, EVENTS];
 }
 
 function addAction(

@@ -1,9 +1,12 @@
-/** `dacctl bricks list [--host H] [--pool P]`: every brick, its state and its session. */
+/**
+ * `dacctl bricks list [--host H] [--pool P]`: every brick, its state and its session; below the
+ * table, who tore down by force the sessions whose bricks await a wipe, when and why.
+ */
 import type { CliContext } from '../context';
 import { brickTable } from './brick-table';
 import type { AdminArgs, AdminGroup } from './command';
 import { expandHostList } from './hostlist';
-import { brickRows, damagedLines } from './inventory-view';
+import { brickRows, damagedLines, wipeLines } from './inventory-view';
 import { jsonDocument } from './json';
 
 async function listBricks(context: CliContext, args: AdminArgs) {
@@ -18,7 +21,7 @@ async function listBricks(context: CliContext, args: AdminArgs) {
     return jsonDocument({ bricks, damaged: inventory.damaged.map((error) => error.message) });
   }
   const table = brickTable(bricks, true);
-  return [table, ...damagedLines(inventory)].join('\n');
+  return [table, ...wipeLines(bricks), ...damagedLines(inventory)].join('\n');
 }
 
 export const BRICKS: AdminGroup = {

@@ -59,8 +59,8 @@ const COLUMNS = ['TIME', 'KIND', 'SESSION', 'HOST', 'BY', 'WHAT'].map((header) =
   align: 'left' as const,
 }));
 
-function filterOf(args: AdminArgs): EventFilter {
-  const uid = process.getuid?.() ?? 0;
+function filterOf(context: CliContext, args: AdminArgs): EventFilter {
+  const uid = context.callerUid;
   return {
     ...(args.session !== undefined ? { session: String(args.session) } : {}),
     ...(args.host !== undefined ? { hosts: new Set(expandHostList(String(args.host))) } : {}),
@@ -70,7 +70,7 @@ function filterOf(args: AdminArgs): EventFilter {
 
 async function events(context: CliContext, args: AdminArgs) {
   const since = durationMs(String(args.since));
-  const filter = filterOf(args);
+  const filter = filterOf(context, args);
   const now = Date.now();
   const read = await (await context.reader()).events(now - since, now);
   const shown = read.events.filter((event) => shows(filter, event));

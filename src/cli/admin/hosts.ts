@@ -16,9 +16,17 @@ import { formatTable, type Column } from '../dwstat/table';
 import type { AdminArgs, AdminGroup } from './command';
 import { brickTable } from './brick-table';
 import { expandHostList } from './hostlist';
-import { brickRows, damagedLines, usageOf, type BrickRow, type Usage } from './inventory-view';
+import {
+  brickRows,
+  damagedLines,
+  usageOf,
+  wipeLines,
+  type BrickRow,
+  type Usage,
+} from './inventory-view';
 import { jsonDocument } from './json';
 import { operatorName } from './operator';
+import { when } from './time';
 
 export interface HostRow extends Usage {
   host: string;
@@ -57,12 +65,6 @@ export function hostRows(inventory: Inventory, rows: readonly BrickRow[]): HostR
 
 const right = (header: string): Column => ({ header, align: 'right' });
 const left = (header: string): Column => ({ header, align: 'left' });
-
-/** Epoch seconds as UTC, to the minute: `2026-12-07 15:04Z`. */
-export function when(seconds: number | undefined): string {
-  if (seconds === undefined) return '-';
-  return `${new Date(seconds * 1000).toISOString().slice(0, 16).replace('T', ' ')}Z`;
-}
 
 function hostTable(hosts: readonly HostRow[]): string {
   return formatTable(
@@ -123,7 +125,12 @@ async function showHost(context: CliContext, args: AdminArgs) {
   const { inventory, rows } = await snapshot(context);
   const host = findHost(inventory, hostRows(inventory, rows), name);
   const bricks = rows.filter((row) => row.host === name);
-  const sessions = [...new Set(bricks.flatMap((b) => (b.session ? [b.session.token] : [])))];
+  const sessions = [
+    ...new Set(
+      bricks.flatMap((b) => (b.session && b.state === 'allocated' ? [b.session.token] : [])),
+    ),
+  ];
+  const wiping = bricks.filter((b) => b.state === 'wiping');
   if (args.json) return jsonDocument({ host, bricks, sessions });
   const lines = [
     `host:      ${host.host}`,
@@ -138,8 +145,15 @@ async function showHost(context: CliContext, args: AdminArgs) {
     `bricks:    ${host.bricks} (${host.allocated} allocated, ${host.free} free, ` +
       `${host.unavailable} unavailable), ${formatBytes(host.totalBytes)}`,
     `sessions:  ${sessions.join(', ') || 'none'}`,
+    ...(wiping.length > 0
+      ? [
+          `wiping:    ${wiping.length} brick${wiping.length === 1 ? '' : 's'} of sessions torn ` +
+            `down by force; dacd frees them once wiped${host.alive ? '' : ' (when it starts)'}`,
+        ]
+      : []),
     '',
     brickTable(bricks, false),
+    ...wipeLines(bricks),
   ];
   return lines.join('\n');
 }

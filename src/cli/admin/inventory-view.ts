@@ -4,12 +4,14 @@
  * without etcd; the sums are the same counts Slurm's `pools` reports (registry/inventory.ts).
  */
 import { brickId, isHostUsable, type Inventory } from '../../registry/inventory';
+import { when } from './time';
 
 /**
- * `allocated`: a session holds it; `free`: placement may take it now; `unavailable`: free, but
- * its host is down or drained.
+ * `allocated`: a session holds it; `wiping`: still allocated, to a session torn down by force,
+ * until its host's dacd has wiped it; `free`: placement may take it now; `unavailable`: free,
+ * but its host is down or drained.
  */
-export type BrickState = 'allocated' | 'free' | 'unavailable';
+export type BrickState = 'allocated' | 'wiping' | 'free' | 'unavailable';
 
 export interface BrickRow {
   host: string;
@@ -19,9 +21,11 @@ export interface BrickRow {
   state: BrickState;
   /** The token of the session that holds it, and its place in that session's volume. */
   session?: { token: string; index: number };
+  /** For a `wiping` brick: who tore its session down by force, why, and when (epoch seconds). */
+  wipe?: { by: string; reason: string; at: number };
 }
 
-/** Bricks and bytes of one pool, or of one pool on one host. */
+/** Bricks and bytes of one pool, or of one pool on one host; `wiping` bricks count as allocated. */
 export interface Usage {
   bricks: number;
   allocated: number;
@@ -47,8 +51,15 @@ export function brickRows(inventory: Inventory): BrickRow[] {
         device: brick.device,
         pool: brick.pool,
         capacityBytes: brick.capacityBytes,
-        state: allocation ? 'allocated' : usable ? 'free' : 'unavailable',
+        state: allocation
+          ? allocation.wipe
+            ? 'wiping'
+            : 'allocated'
+          : usable
+            ? 'free'
+            : 'unavailable',
         ...(allocation ? { session: { token: allocation.token, index: allocation.index } } : {}),
+        ...(allocation?.wipe ? { wipe: { ...allocation.wipe } } : {}),
       });
     }
   }
@@ -74,8 +85,9 @@ export function usageOf(rows: readonly BrickRow[]): Usage {
   for (const row of rows) {
     usage.bricks += 1;
     usage.totalBytes += row.capacityBytes;
-    usage[row.state] += 1;
-    usage[`${row.state}Bytes`] += row.capacityBytes;
+    const state = row.state === 'wiping' ? 'allocated' : row.state;
+    usage[state] += 1;
+    usage[`${state}Bytes`] += row.capacityBytes;
   }
   return usage;
 }
@@ -95,4 +107,23 @@ export function groupBy<T>(rows: readonly T[], key: (row: T) => string): [string
 /** Human-readable problems of the snapshot, for below a table. */
 export function damagedLines(inventory: Inventory): string[] {
   return inventory.damaged.map((error) => `left out: ${error.message}`);
+}
+
+/**
+ * One line per session torn down by force whose bricks among `rows` await a wipe:
+ * `wiping dac1 nvme0, nvme1 (session 4001): torn down by root at 2026-12-07 15:04Z: host dead`.
+ */
+export function wipeLines(rows: readonly BrickRow[]): string[] {
+  const groups = groupBy(
+    rows.filter((row) => row.wipe && row.session),
+    (row) => `${row.host}\u0000${row.session!.token}`,
+  );
+  return groups.map(([, group]) => {
+    const { host, session, wipe } = group[0]!;
+    const devices = group.map((row) => row.device).join(', ');
+    return (
+      `wiping ${host} ${devices} (session ${session!.token}): torn down by ${wipe!.by} at ` +
+      `${when(wipe!.at)}: ${wipe!.reason}`
+    );
+  });
 }

@@ -247,8 +247,10 @@ describe('dacctl pools, hosts, bricks and df', () => {
       DAC_ETCD_PREFIX: cluster.prefix,
       DAC_LOG_FILE: 'none',
     };
-    const context = createContext(createCliLogger('dacctl', env), env);
-    const getuid = jest.spyOn(process, 'getuid').mockReturnValue(NOBODY.uid);
+    const context = {
+      ...createContext(createCliLogger('dacctl', env), env),
+      callerUid: NOBODY.uid,
+    };
     let answer: string;
     try {
       answer = (await EVENTS.run(context, {
@@ -257,7 +259,6 @@ describe('dacctl pools, hosts, bricks and df', () => {
         follow: false,
       })) as string;
     } finally {
-      getuid.mockRestore();
       await context.close();
     }
     const asNobody = JSON.parse(answer) as { events: { token?: string }[] };

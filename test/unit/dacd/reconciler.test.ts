@@ -374,6 +374,23 @@ describe('Reconciler', () => {
     expect(provider.calls).toEqual(['stageIn:110']);
   });
 
+  it('is settled for a session once its stalled step ended on the forced teardown', async () => {
+    const { registry, reconciler } = await setUp('stageIn:112:stall');
+    await reconciler.start();
+    await jobOnHostA(registry, '112');
+    await waitForPhase(registry, '112', 'Setup', wait);
+    await expect(reconciler.settled('112')).resolves.toBeUndefined();
+    await registry.updateSession('112', (s) => ({ ...s, desired: 'DataIn' }));
+    await new Promise((r) => setTimeout(r, 50));
+    let settled = false;
+    const settling = reconciler.settled('112').then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    await registry.releaseSessionByForce('112', { by: 'root', reason: 'stage-in hangs' });
+    await settling;
+    expect(await registry.getSession('112')).toBeUndefined();
+  });
+
   it('removes leftovers of sessions that no longer exist when it starts, and only those', async () => {
     const leftovers = new Set(['111', 'gone']);
     const { registry, reconciler } = await setUp('', { leftovers });

@@ -201,4 +201,25 @@ describe('LocalProvider', () => {
     expect([...(await provider.tokensOnDisk())]).toEqual(['1']);
     expect((await readdir(join(root, 'mnt', 'job'))).sort()).toEqual(['3']);
   });
+
+  it('wipes the volume of a session torn down by force from the bricks named, and its links', async () => {
+    const torn = session({ token: '5' });
+    await provider.create(context(torn));
+    await provider.mount(context(torn), ['cn1']);
+    // A newer session of the same token on another brick keeps its volume and links.
+    const newer = session({ token: '6', bricks: [{ host: 'hostA', device: 'nvme0n1' }] });
+    await provider.create(context(newer));
+    await provider.mount(context(newer), ['cn1']);
+    await provider.wipeBricks('6', ['nvme1n1']);
+    expect((await readdir(join(root, 'mnt', 'job'))).sort()).toEqual(['5', '6']);
+    expect(await readdir(join(root, 'bricks', 'hostA', 'nvme0n1'))).toEqual(['6']);
+
+    await provider.wipeBricks('5', ['nvme1n1']);
+    expect(await readdir(join(root, 'bricks', 'hostA', 'nvme1n1'))).toEqual([]);
+    expect(await readdir(join(root, 'mnt', 'job'))).toEqual(['6']);
+    expect(await readdir(join(root, 'bricks', 'hostA', 'nvme0n1'))).toEqual(['6']);
+    // Again: nothing left to wipe is success.
+    await provider.wipeBricks('5', ['nvme1n1', 'nvme0n1']);
+    expect(await readdir(join(root, 'bricks', 'hostA', 'nvme0n1'))).toEqual(['6']);
+  });
 });

@@ -9,9 +9,7 @@ describe('dacctl command line', () => {
       const result = await run([word]);
       expect(result.code).toBe(0);
       expect(result.stderr).toBe('');
-      expect(result.stdout.split('\n')[0]).toBe(
-        "usage: dacctl [--function] <function> [flags]   (Slurm's functions)",
-      );
+      expect(result.stdout.split('\n')[0]).toBe('usage: dacctl [--function] <function> [flags]');
       expect(result.stdout).toContain('\n  sessions teardown <token>\n');
       expect(result.stdout).toContain(
         '  teardown --token <token> [--job <job>] [--hurry]\n      release a buffer (job or persistent)\n',
@@ -35,10 +33,11 @@ describe('dacctl command line', () => {
     [['teardown', '--token', '1', '--hurry=yes'], /^teardown: --hurry takes no value\n$/],
     [['teardown', '--token', '1', 'extra'], /^teardown: unexpected argument "extra"\n$/],
     [['--function', 'pools', '--token', '1'], /^pools: unknown flag --token\n$/],
-    // `pools` followed by more words is the operators' command.
+    // `pools` followed by a flag is still Slurm's function; `pools list` the operators' command.
+    [['pools', '--token', '1'], /^pools: unknown flag --token\n$/],
     [
-      ['pools', '--token', '1'],
-      /^dacctl pools: Unknown argument: token \(see dacctl pools --help\)\n$/,
+      ['pools', 'list', '--token', '1'],
+      /^dacctl pools list: Unknown argument: token \(see dacctl pools list --help\)\n$/,
     ],
     [['teardown', '--token', '1', '--token', '2'], /^teardown: --token is given more than once\n$/],
   ])('refuses %j in one line with exit 2', async (args, message) => {

@@ -469,13 +469,15 @@ describe('progress', () => {
   it('reports cumulative counts at most about four times a second, and at the end', async () => {
     const tree = join(home, 'tree');
     buildTree(tree, 1000);
-    const calls: Array<TransferProgress & { at: number }> = [];
+    // The spacing of the reports is tested on a fake clock (stage-copy-progress.test.ts): here,
+    // on a loaded machine, this callback's clock can lag the copier's by a few milliseconds.
+    const calls: TransferProgress[] = [];
     const started = Date.now();
     const result = await copyTransfers(
       resolveTransfers([directory(tree, '$DW_JOB_STRIPED/t')], 'in', roots),
       {
         signal: new AbortController().signal,
-        onProgress: (p) => calls.push({ ...p, at: Date.now() }),
+        onProgress: (p) => calls.push(p),
         roots,
         direction: 'in',
       },
@@ -486,10 +488,6 @@ describe('progress', () => {
     for (let index = 1; index < calls.length; index += 1) {
       expect(calls[index]!.files).toBeGreaterThanOrEqual(calls[index - 1]!.files);
       expect(calls[index]!.bytes).toBeGreaterThanOrEqual(calls[index - 1]!.bytes);
-      if (index < calls.length - 1) {
-        // Two readings of a millisecond clock: the copier's and this callback's, 1 ms apart.
-        expect(calls[index]!.at - calls[index - 1]!.at).toBeGreaterThanOrEqual(249);
-      }
     }
   });
 });

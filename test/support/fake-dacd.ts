@@ -21,6 +21,7 @@ export class FakeDacd {
   private lease: Lease | undefined;
   /** Per token. */
   readonly behaviour = new Map<string, FakeBehaviour>();
+  private readonly served: ReadonlySet<string>;
   /** Steps reported, in order, as `token:Phase:status`. */
   readonly reports: string[] = [];
 
@@ -28,11 +29,17 @@ export class FakeDacd {
     private readonly store: Keystore,
     private readonly registry: Registry,
     private readonly hosts: string[],
-  ) {}
+    /** `markAlive: false`: the hosts are kept alive by someone else (a benchmark's seed). */
+    private readonly options: { markAlive?: boolean } = {},
+  ) {
+    this.served = new Set(hosts);
+  }
 
   async start(): Promise<void> {
-    this.lease = await this.store.grantLease(30);
-    for (const host of this.hosts) await this.registry.markAlive(host, this.lease.id);
+    if (this.options.markAlive !== false) {
+      this.lease = await this.store.grantLease(30);
+      for (const host of this.hosts) await this.registry.markAlive(host, this.lease.id);
+    }
     const { kvs, revision } = await this.store.range(this.registry.keys.sessions());
     this.watch = await this.store.watchPrefix(
       this.registry.keys.sessions(),
@@ -81,7 +88,7 @@ export class FakeDacd {
   }
 
   private needsWork(session: SessionRecord): boolean {
-    if (session.reconciler === null || !this.hosts.includes(session.reconciler)) return false;
+    if (session.reconciler === null || !this.served.has(session.reconciler)) return false;
     return session.observed === null || session.observed.phase !== session.desired;
   }
 }

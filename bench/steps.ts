@@ -11,12 +11,16 @@
  * 2. 50 concurrent `setup` calls, then 50 concurrent `teardown` calls, on each system: wall
  *    time of the burst, the rate, and how many failed (any exit but 0).
  *
+ * 3. dacd's memory at L: a real dacd (local provider, 16 bricks) on one more host of the pool,
+ *    started before the step calls and stopped after the bursts; its peak RSS (`VmHWM`) and its
+ *    RSS at the end.
+ *
  * A stand-in dacd (test/support/fake-dacd.ts) in this process reports every requested step as
  * completed, so the numbers are the CLI's and etcd's, not a provider's. Run with
  * `npm run bench:steps`; BENCH_HOSTS and BENCH_SESSIONS shrink "L" for a quick look. Results
  * are added to bench/RESULTS.md.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,7 +40,7 @@ const CLI = join(ROOT, 'bin', 'dw_wlm_cli');
 const RESULTS = join(ROOT, 'bench', 'RESULTS.md');
 const TiB = 1024n ** 4n;
 const JOBS = Number(process.env.BENCH_JOBS ?? 10);
-const BURST = 50;
+const BURST = Number(process.env.BENCH_BURST ?? 50);
 const STEPS = ['setup', 'data_in', 'pre_run', 'post_run', 'data_out', 'teardown'] as const;
 type Step = (typeof STEPS)[number];
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
@@ -236,7 +240,7 @@ async function burst(
   const seconds = (Date.now() - started) / 1000;
   const failures = calls.filter((c) => c.code !== 0 || c.output !== '');
   return {
-    label: `${BURST} concurrent \`${step}\`, ${system.label}`,
+    label: `${tokens.length} concurrent \`${step}\`, ${system.label}`,
     calls: tokens.length,
     failed: failures.length,
     seconds,
@@ -244,6 +248,51 @@ async function burst(
       ? { firstFailure: `exit ${failures[0].code}: ${failures[0].output.trim().slice(0, 200)}` }
       : {}),
   };
+}
+
+/** The host the real dacd serves: one more host of the pool, its bricks all free. */
+const PROBE_HOST = 'memory-probe';
+
+/** A real dacd for PROBE_HOST at L, its log and bricks under `dir`; resolves once it is alive. */
+async function startProbeDacd(env: NodeJS.ProcessEnv, dir: string): Promise<ChildProcess> {
+  const child = spawn(join(ROOT, 'bin', 'dacd'), [], {
+    cwd: '/',
+    stdio: 'ignore',
+    env: {
+      ...env,
+      DAC_HOST_NAME: PROBE_HOST,
+      DAC_BRICK_COUNT: '16',
+      DAC_BRICK_CAPACITY_GB: String(Number(LARGE.brickBytes / 1024n ** 3n)),
+      DAC_LOCAL_ROOT: join(dir, 'bricks'),
+      DAC_MOUNT_ROOT: join(dir, 'mnt'),
+      DAC_LOG_FILE: join(dir, 'dacd.log'),
+    },
+  });
+  const store = new EtcdKeystore({
+    endpoints: [String(env.ETCDCTL_ENDPOINTS)],
+    prefix: LARGE.prefix,
+    timeoutMs: 10_000,
+  });
+  try {
+    const registry = new Registry(store, new KeyLayout(LARGE.prefix));
+    const deadline = Date.now() + 60_000;
+    while (!(await registry.hostAlive(PROBE_HOST)).alive) {
+      if (child.exitCode !== null) throw new Error(`dacd exited ${child.exitCode}; see its log`);
+      if (Date.now() > deadline) throw new Error('dacd did not come alive within 60 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await store.close();
+  }
+  return child;
+}
+
+/** `VmHWM` (peak) and `VmRSS` of a process, in MiB. */
+function memoryOf(pid: number): { peakMiB: number; nowMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(status)?.[1]);
+  return { peakMiB: kib('VmHWM') / 1024, nowMiB: kib('VmRSS') / 1024 };
 }
 
 const hostNames = (count: number): string[] =>
@@ -257,6 +306,7 @@ function section(
   samples: Map<string, StepSample[]>,
   requests: Map<string, string>,
   bursts: Burst[],
+  dacd: { peakMiB: number; nowMiB: number },
 ): string {
   const floorMs = median(floor);
   const rows = [...samples].map(([key, list]) => {
@@ -306,6 +356,8 @@ function section(
       'Slurm runs it; a stand-in dacd in the benchmark reports every step as completed at once. ' +
       'CPU is user + system of the call; the etcd requests are those etcd started during one ' +
       'call, the stand-in dacd’s included and counted apart.',
+    `- dacd at L (a real one, local provider, on one more host of 16 bricks, running through ` +
+      `all of the above): peak RSS ${dacd.peakMiB.toFixed(0)} MiB, ${dacd.nowMiB.toFixed(0)} MiB at the end.`,
     '',
     steps,
     '',
@@ -331,8 +383,10 @@ async function main(): Promise<void> {
   writeFileSync(script, jobScript(4), { mode: 0o644 });
   writeFileSync(nodes, 'node01\nnode02\n');
   let etcd: RunningEtcd | undefined;
+  let dacd: ChildProcess | undefined;
   const systems: System[] = [];
   const cleanUp = async (): Promise<void> => {
+    dacd?.kill('SIGKILL');
     await Promise.all(systems.map((s) => s.stop().catch(() => undefined)));
     if (etcd) stopEtcd(etcd);
     etcd = undefined;
@@ -347,6 +401,8 @@ async function main(): Promise<void> {
     const hosts = hostNames(LARGE.hosts);
     systems.push(await openSystem('L', LARGE, etcd.endpoint, hosts));
     systems.push(await openSystem('empty', EMPTY, etcd.endpoint, hosts));
+    dacd = await startProbeDacd(systems[0]!.env, scratch);
+    progress(`dacd pid ${dacd.pid} alive at L`);
 
     const samples = new Map<string, StepSample[]>();
     for (const system of systems)
@@ -381,7 +437,8 @@ async function main(): Promise<void> {
       bursts.push(await burst(system, 'teardown', tokens, script, nodes));
       progress(`bursts on ${system.label} done`);
     }
-    const text = section(node, seeded, floor, samples, requests, bursts);
+    const memory = memoryOf(dacd.pid!);
+    const text = section(node, seeded, floor, samples, requests, bursts, memory);
     process.stdout.write(`${text}\n`);
     prependResult(RESULTS, text);
     progress(`results added to ${RESULTS}`);

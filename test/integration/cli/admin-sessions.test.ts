@@ -285,6 +285,50 @@ describe('dacctl sessions', () => {
     );
     expect(host).not.toMatch(/sessions: .*5003/);
     expect(cluster.leftovers()).toContain(volume);
+    // A drain that waits for the host to empty says its bricks are being wiped, not held.
+    const wipingText = onPrimary
+      .map((device) => `${primary}/${device}: wiping (torn down by force: ${primary} is dead)`)
+      .join(', ');
+    const holders: string[] = (await json(['bricks', 'list', '--host', primary])).bricks
+      .filter((b: { state: string }) => b.state === 'allocated')
+      .map((b: { session: { token: string } }) => b.session.token);
+    const sessionsText = [...new Set(holders)].map((t) => `${primary} (session ${t})`).join(', ');
+    const drain = ['hosts', 'drain', primary, '-r', 'dead', '--wait', '--timeout', '1'];
+    expect(await dacctl(drain)).toMatchObject({
+      code: 3,
+      stderr: '',
+      output:
+        `drained ${primary}: dead; after 1 s ` +
+        (holders.length > 0 ? `sessions still hold bricks on ${sessionsText}; ` : '') +
+        `not wiped yet: ${wipingText}\n`,
+    });
+    const waited = await dacctl([...drain, '--json']);
+    expect({ code: waited.code, stderr: waited.stderr }).toEqual({ code: 3, stderr: '' });
+    const document = JSON.parse(waited.output);
+    expect(document.held.filter((b: { state: string }) => b.state !== 'wiping')).toEqual(
+      holders.map((token) =>
+        expect.objectContaining({
+          host: primary,
+          state: 'allocated',
+          session: { token, index: 0 },
+        }),
+      ),
+    );
+    document.held = document.held.filter((b: { state: string }) => b.state === 'wiping');
+    expect(document).toEqual({
+      drained: [primary],
+      reason: 'dead',
+      held: onPrimary.map((device, index) => ({
+        host: primary,
+        device,
+        pool: 'default',
+        capacityBytes: 1024 ** 3,
+        state: 'wiping',
+        session: { token: '5003', index },
+        wipe: { by: 'root', reason: `${primary} is dead`, at: expect.any(Number) },
+      })),
+    });
+    expect(await ok(['hosts', 'undrain', primary])).toBe(`undrained ${primary}`);
 
     await cluster.startDacd(primary);
     await eventually(async () => {

@@ -245,6 +245,7 @@ export class Registry extends RegistryReader {
       await this.eventLog.record([
         {
           ...event!,
+          kind: 'session-forced-teardown',
           by: request.by,
           message: `torn down by force: ${request.reason}`.slice(0, 2000),
         },

@@ -197,6 +197,15 @@ describe('dacctl sessions', () => {
     expect(Math.abs(session.phases[0].startedAt - Date.now())).toBeLessThan(120000);
     const text = await ok(['sessions', 'show', '5001']);
     expect(text).toContain('owner:     nobody (65534), gid 65534');
+    // Its history, as `events --session` has it.
+    const shown = await json(['sessions', 'show', '5001']);
+    expect(shown.events).toEqual((await json(['events', '--session', '5001'])).events);
+    expect(shown.events.map((e: { kind: string }) => e.kind)).toEqual(
+      expect.arrayContaining(['session-created', 'session-state']),
+    );
+    expect(shown).toMatchObject({ earlierEvents: 0, damaged: [] });
+    expect(text).toMatch(/\n\nevents \(\d+\):\nTIME +KIND +SESSION +HOST +BY +WHAT\n/);
+    expect((await nobodyJson(['sessions', 'show', '5001'])).events).toEqual(shown.events);
     expect(text).toContain(`DW_JOB_STRIPED  ${cluster.mountRoot}/job/5001/striped/`);
   });
 
@@ -253,6 +262,14 @@ describe('dacctl sessions', () => {
     );
     // Gone for everybody, Slurm included.
     expect(tokens(await json(['sessions', 'list']))).toEqual(['5001', '5002']);
+    const history = (await json(['events', '--session', '5003'])).events;
+    expect(history[history.length - 1]).toMatchObject({
+      kind: 'session-forced-teardown',
+      token: '5003',
+      uid: NOBODY.uid,
+      by: 'root',
+      message: `torn down by force: ${primary} is dead`,
+    });
     expect(tokens(await slurm('show_sessions'))).toEqual(['5001', '5002']);
     expect((await asNobody(['sessions', 'show', '5003'])).output).toBe(absent('5003'));
 

@@ -161,9 +161,14 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** The answer of a forced teardown: what changed, and who frees the bricks. */
 export function teardownAnswer(released: ForcedRelease, alive: ReadonlySet<string>): string {
   const { session, wiping } = released;
-  const head = `tore down session ${session.token} by force`;
+  const token = session ? session.token : released.token;
+  const head = session
+    ? `tore down session ${token} by force`
+    : `tore down session ${token} by force (its record could not be read; its bricks are those ` +
+      'whose allocation records name it)';
   const kept = wiping.reduce((n, host) => n + host.devices.length, 0);
-  if (session.bricks.length === 0) return `${head}: it held no bricks`;
+  if (session?.bricks.length === 0) return `${head}: it held no bricks`;
+  if (!session && kept === 0) return `${head}: no allocation record names it`;
   const where = wiping.map((h) => `${plural(h.devices.length, 'brick')} on ${h.host}`);
   const waiting =
     wiping.length === 0
@@ -175,7 +180,7 @@ export function teardownAnswer(released: ForcedRelease, alive: ReadonlySet<strin
     stopped.length === 0
       ? ''
       : ` (dacd on ${stopped.join(', ')} is not running: it wipes when it starts)`;
-  const skipped = session.bricks.length - kept;
+  const skipped = session ? session.bricks.length - kept : 0;
   const left =
     skipped === 0
       ? ''

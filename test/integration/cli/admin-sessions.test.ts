@@ -386,4 +386,52 @@ describe('dacctl sessions', () => {
     expect(cluster.leftovers()).toEqual([]);
     expect(await registryViolations(cluster.store, cluster.registry.keys)).toEqual([]);
   }, 60000);
+
+  it('tears down by force a session whose record cannot be read, by its allocation records', async () => {
+    const job = cluster.file('job5004.sh', '#!/bin/bash\n#DW jobdw capacity=2GiB\n');
+    expect((await cluster.cli(setupArgs('5004', job, 'default:2GiB'))).code).toBe(0);
+    const held = (await json(['bricks', 'list'])).bricks.filter(
+      (b: { session?: { token: string } }) => b.session?.token === '5004',
+    );
+    expect(held).toHaveLength(2);
+    const key = cluster.registry.keys.session('5004');
+    await cluster.store.put(key, '{"schemaVersion":1,"token":"5004", garbage');
+    const listed = await json(['sessions', 'list']);
+    expect(listed.sessions).toEqual([]);
+    expect(listed.damaged).toEqual([expect.stringContaining(key)]);
+
+    const hosts = [...new Set(held.map((b: { host: string }) => b.host))] as string[];
+    const where = hosts
+      .map((host) => {
+        const n = held.filter((b: { host: string }) => b.host === host).length;
+        return `${n} brick${n === 1 ? '' : 's'} on ${host}`;
+      })
+      .join(' and ');
+    expect(await ok(['sessions', 'teardown', '5004', '--force', '-r', 'record damaged'])).toBe(
+      'tore down session 5004 by force (its record could not be read; its bricks are those ' +
+        `whose allocation records name it): ${where} wait for ` +
+        `${hosts.length === 1 ? '' : 'their '}dacd to wipe them`,
+    );
+    expect(await cluster.store.get(key)).toBeUndefined();
+    expect(tokens(await slurm('show_sessions'))).toEqual([]);
+    expect((await json(['sessions', 'list'])).damaged).toEqual([]);
+    const history = (await json(['events', '--session', '5004'])).events;
+    expect(history[history.length - 1]).toEqual({
+      schemaVersion: 1,
+      at: expect.any(Number),
+      kind: 'session-forced-teardown',
+      token: '5004',
+      by: 'root',
+      message: 'torn down by force: record damaged (its record could not be read)',
+    });
+    // Their dacd wipes the volumes and frees the bricks, as for any forced teardown.
+    await eventually(async () => {
+      expect(await slurmFree()).toBe(4);
+      expect(cluster.leftovers()).toEqual([]);
+    });
+    expect(await registryViolations(cluster.store, cluster.registry.keys)).toEqual([]);
+    expect((await dacctl(['sessions', 'teardown', '5004', '--force', '-r', 'x'])).output).toBe(
+      absent('5004'),
+    );
+  }, 60000);
 });

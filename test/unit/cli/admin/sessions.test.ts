@@ -436,6 +436,19 @@ describe('dacctl sessions teardown', () => {
       'tore down session 200 by force: 1 brick had no allocation record of this session and ' +
         'was left as it was',
     );
+    // A record that could not be read: its bricks are those found by their allocation records.
+    const unread = { token: '300', damaged };
+    expect(
+      teardownAnswer({ ...unread, wiping: [{ host: 'dac1', devices: ['nvme3'] }] }, new Set()),
+    ).toBe(
+      'tore down session 300 by force (its record could not be read; its bricks are those ' +
+        'whose allocation records name it): 1 brick on dac1 waits for dacd to wipe it ' +
+        '(dacd on dac1 is not running: it wipes when it starts)',
+    );
+    expect(teardownAnswer({ ...unread, wiping: [] }, new Set())).toBe(
+      'tore down session 300 by force (its record could not be read; its bricks are those ' +
+        'whose allocation records name it): no allocation record names it',
+    );
   });
 
   it.each<[string, number, string[], new (...args: never[]) => Error, RegExp]>([

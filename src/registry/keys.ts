@@ -51,6 +51,10 @@ export class KeyLayout {
   usages(): string {
     return `${this.inventory()}usage/`;
   }
+  /** Prefix of every host's allocation keys. */
+  allocations(): string {
+    return `${this.inventory()}allocations/`;
+  }
   /** Prefix of one host's allocation keys. */
   allocationsOf(host: string): string {
     return `${this.inventory()}allocations/${host}/`;

@@ -280,6 +280,8 @@ export const EventRecord = object({
     'session-step',
     'session-state',
     'session-released',
+    /** Torn down by an operator (`dacctl sessions teardown --force`); before, `session-released`. */
+    'session-forced-teardown',
     'host-drained',
     'host-undrained',
     'host-removed',

@@ -240,16 +240,22 @@ export class Registry extends RegistryReader {
     request: ForcedReleaseRequest,
   ): Promise<ForcedRelease | undefined> {
     const released = await this.forced.releaseByForce(token, request);
-    if (released) {
-      const [event] = sessionEvents(released.session, undefined, this.now());
-      await this.eventLog.record([
-        {
-          ...event!,
-          by: request.by,
-          message: `torn down by force: ${request.reason}`.slice(0, 2000),
-        },
-      ]);
-    }
+    if (!released) return undefined;
+    const message = `torn down by force: ${request.reason}`;
+    const about: Omit<EventRecord, 'kind' | 'message'> = released.session
+      ? sessionEvents(released.session, undefined, this.now())[0]!
+      : { schemaVersion: SCHEMA_VERSION, at: this.now(), token: released.token };
+    await this.eventLog.record([
+      {
+        ...about,
+        kind: 'session-forced-teardown',
+        by: request.by,
+        message: (released.session ? message : `${message} (its record could not be read)`).slice(
+          0,
+          2000,
+        ),
+      },
+    ]);
     return released;
   }
 

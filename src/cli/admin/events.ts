@@ -59,6 +59,11 @@ const COLUMNS = ['TIME', 'KIND', 'SESSION', 'HOST', 'BY', 'WHAT'].map((header) =
   align: 'left' as const,
 }));
 
+/** Events as the table of `events` (and of `sessions show`). */
+export function eventTable(events: readonly EventRecord[]): string {
+  return formatTable(COLUMNS, events.map(eventCells));
+}
+
 function filterOf(context: CliContext, args: AdminArgs): EventFilter {
   const uid = context.callerUid;
   return {
@@ -77,10 +82,7 @@ async function events(context: CliContext, args: AdminArgs) {
   const damaged = read.damaged.map((error) => error.message);
   if (!args.follow) {
     if (args.json) return jsonDocument({ events: shown, damaged });
-    return [
-      formatTable(COLUMNS, shown.map(eventCells)),
-      ...damaged.map((m) => `left out: ${m}`),
-    ].join('\n');
+    return [eventTable(shown), ...damaged.map((m) => `left out: ${m}`)].join('\n');
   }
   // --follow: what there is, then each new event as it is written, until interrupted.
   const line = (event: EventRecord) =>

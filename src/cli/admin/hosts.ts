@@ -4,13 +4,14 @@
  * there run on and finish. Who drained a host, when and why is kept on its record.
  */
 import { DeadlineError, NotFoundError } from '../../errors/errors';
-import { UsageError } from '../../errors/exit-codes';
+import { EXIT, UsageError } from '../../errors/exit-codes';
 
 /** The longest drain reason a host record holds. */
 const MAX_REASON = 500;
 import type { Inventory } from '../../registry/inventory';
 import { formatBytes } from '../../units/bytes';
 import type { CliContext } from '../context';
+import type { CommandResult } from '../run';
 import { nodeState } from '../dwstat/status';
 import { formatTable, type Column } from '../dwstat/table';
 import type { AdminArgs, AdminGroup } from './command';
@@ -169,25 +170,45 @@ async function registeredHosts(context: CliContext, list: string): Promise<strin
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Wait until no session holds a brick on any of `names`; the holders left, on timeout. */
+/**
+ * Wait until no brick of `names` is held, by a session or awaiting a wipe after a forced
+ * teardown; the bricks still held when it returns (none, unless the timeout ran out).
+ */
 async function waitEmpty(
   context: CliContext,
   names: readonly string[],
   timeoutSeconds: number,
-): Promise<string[]> {
+): Promise<BrickRow[]> {
   const end = Date.now() + timeoutSeconds * 1000;
   for (;;) {
     const { rows } = await snapshot(context);
     const held = rows.filter((row) => names.includes(row.host) && row.session);
-    if (held.length === 0) return [];
-    if (Date.now() >= end) {
-      return [...new Set(held.map((row) => `${row.host} (session ${row.session!.token})`))];
-    }
+    if (held.length === 0 || Date.now() >= end) return held;
     await sleep(1000);
   }
 }
 
-async function drain(context: CliContext, args: AdminArgs) {
+/**
+ * What holds the bricks `held`, in one line: `sessions still hold bricks on dac1 (session 4001)`
+ * and, for those of sessions torn down by force, `not wiped yet: dac1/nvme0n1: wiping (torn
+ * down by force: <reason>)`.
+ */
+export function heldText(held: readonly BrickRow[]): string {
+  const sessions = held.flatMap((row) =>
+    row.wipe || !row.session ? [] : [`${row.host} (session ${row.session.token})`],
+  );
+  const wiping = held.flatMap((row) =>
+    row.wipe ? [`${row.host}/${row.device}: wiping (torn down by force: ${row.wipe.reason})`] : [],
+  );
+  return [
+    ...(sessions.length > 0
+      ? [`sessions still hold bricks on ${[...new Set(sessions)].join(', ')}`]
+      : []),
+    ...(wiping.length > 0 ? [`not wiped yet: ${wiping.join(', ')}`] : []),
+  ].join('; ');
+}
+
+async function drain(context: CliContext, args: AdminArgs): Promise<CommandResult> {
   const reason = String(args.reason).trim();
   if (reason === '' || reason.length > MAX_REASON) {
     throw new UsageError(`--reason: give why, in 1 to ${MAX_REASON} characters`);
@@ -197,12 +218,14 @@ async function drain(context: CliContext, args: AdminArgs) {
   const registry = await context.registry();
   for (const name of names) await registry.setHostEnabled(name, false, reason, by);
   const done = `drained ${names.join(', ')}: ${reason}`;
-  if (!args.wait) return done;
-  const left = await waitEmpty(context, names, Number(args.timeout));
-  if (left.length === 0) return `${done}\nno session holds a brick there now`;
-  throw new DeadlineError(
-    `${done}; after ${String(args.timeout)} s sessions still hold bricks on ${left.join(', ')}`,
-  );
+  if (!args.wait) return args.json ? jsonDocument({ drained: names, reason }) : done;
+  const held = await waitEmpty(context, names, Number(args.timeout));
+  if (args.json) {
+    const answer = jsonDocument({ drained: names, reason, held });
+    return held.length === 0 ? answer : { answer, exitCode: EXIT.transient };
+  }
+  if (held.length === 0) return `${done}\nno session holds a brick there now`;
+  throw new DeadlineError(`${done}; after ${String(args.timeout)} s ${heldText(held)}`);
 }
 
 async function undrain(context: CliContext, args: AdminArgs) {
@@ -241,7 +264,11 @@ export const HOSTS: AdminGroup = {
       positionals: { hosts: { type: 'string', describe: 'host list, e.g. dac[01-04,07]' } },
       options: {
         reason: { alias: 'r', type: 'string', demandOption: true, describe: 'why (shown to all)' },
-        wait: { type: 'boolean', default: false, describe: 'return once no session is left there' },
+        wait: {
+          type: 'boolean',
+          default: false,
+          describe: 'return once no brick there is held (by a session, or awaiting a wipe)',
+        },
         timeout: { type: 'number', default: 3600, describe: 'seconds --wait waits at most' },
       },
       examples: [

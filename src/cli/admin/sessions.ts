@@ -15,6 +15,7 @@ import type { SessionRecord } from '../../registry/model';
 import { TOKEN } from '../../registry/record-patterns';
 import type { CliContext } from '../context';
 import type { AdminArgs, AdminGroup } from './command';
+import { eventTable } from './events';
 import { jsonDocument } from './json';
 import { operatorName } from './operator';
 import {
@@ -114,13 +115,45 @@ async function visibleSession(context: CliContext, token: string): Promise<Sessi
   return session;
 }
 
+/** The most events `sessions show` lists of a session: its last ones. */
+export const SHOWN_EVENTS = 20;
+
+/**
+ * The history of `session`: its events since it was created (a minute earlier, for clocks that
+ * differ; an earlier session of the same token ended before), oldest first, the last
+ * SHOWN_EVENTS of them, and how many came before those.
+ */
+async function sessionHistory(context: CliContext, session: SessionRecord) {
+  const now = Date.now();
+  const read = await (await context.reader()).events((session.createdAt - 60) * 1000, now);
+  const all = read.events.filter((event) => event.token === session.token);
+  return {
+    events: all.slice(-SHOWN_EVENTS),
+    earlier: Math.max(0, all.length - SHOWN_EVENTS),
+    damaged: read.damaged.map((error) => error.message),
+  };
+}
+
 async function showSession(context: CliContext, args: AdminArgs): Promise<string> {
   const token = tokenOf(args);
   const mountRoot = mountRootFromEnv(context.env);
   const session = await visibleSession(context, token);
   const details = sessionDetails(session, await ownerNames(context, [session]), mountRoot);
-  if (args.json) return jsonDocument({ session: details });
-  return detailsText(details);
+  const { events, earlier, damaged } = await sessionHistory(context, session);
+  if (args.json) {
+    return jsonDocument({ session: details, events, earlierEvents: earlier, damaged });
+  }
+  const heading =
+    earlier === 0
+      ? `events (${events.length}):`
+      : `events (the last ${events.length}; ${earlier} earlier: dacctl events --session ${token}):`;
+  return [
+    detailsText(details),
+    '',
+    heading,
+    eventTable(events),
+    ...damaged.map((message) => `left out: ${message}`),
+  ].join('\n');
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -128,9 +161,14 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** The answer of a forced teardown: what changed, and who frees the bricks. */
 export function teardownAnswer(released: ForcedRelease, alive: ReadonlySet<string>): string {
   const { session, wiping } = released;
-  const head = `tore down session ${session.token} by force`;
+  const token = session ? session.token : released.token;
+  const head = session
+    ? `tore down session ${token} by force`
+    : `tore down session ${token} by force (its record could not be read; its bricks are those ` +
+      'whose allocation records name it)';
   const kept = wiping.reduce((n, host) => n + host.devices.length, 0);
-  if (session.bricks.length === 0) return `${head}: it held no bricks`;
+  if (session?.bricks.length === 0) return `${head}: it held no bricks`;
+  if (!session && kept === 0) return `${head}: no allocation record names it`;
   const where = wiping.map((h) => `${plural(h.devices.length, 'brick')} on ${h.host}`);
   const waiting =
     wiping.length === 0
@@ -142,7 +180,7 @@ export function teardownAnswer(released: ForcedRelease, alive: ReadonlySet<strin
     stopped.length === 0
       ? ''
       : ` (dacd on ${stopped.join(', ')} is not running: it wipes when it starts)`;
-  const skipped = session.bricks.length - kept;
+  const skipped = session ? session.bricks.length - kept : 0;
   const left =
     skipped === 0
       ? ''
@@ -210,7 +248,9 @@ export const SESSIONS: AdminGroup = {
     },
     {
       command: 'show <token>',
-      describe: 'one session: owner, bricks, paths, state, each phase, transfers, last error',
+      describe:
+        'one session: owner, bricks, paths, state, each phase, transfers, last error, ' +
+        'its last events',
       positionals: TOKEN_POSITIONAL,
       run: showSession,
     },

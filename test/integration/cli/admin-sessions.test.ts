@@ -197,6 +197,15 @@ describe('dacctl sessions', () => {
     expect(Math.abs(session.phases[0].startedAt - Date.now())).toBeLessThan(120000);
     const text = await ok(['sessions', 'show', '5001']);
     expect(text).toContain('owner:     nobody (65534), gid 65534');
+    // Its history, as `events --session` has it.
+    const shown = await json(['sessions', 'show', '5001']);
+    expect(shown.events).toEqual((await json(['events', '--session', '5001'])).events);
+    expect(shown.events.map((e: { kind: string }) => e.kind)).toEqual(
+      expect.arrayContaining(['session-created', 'session-state']),
+    );
+    expect(shown).toMatchObject({ earlierEvents: 0, damaged: [] });
+    expect(text).toMatch(/\n\nevents \(\d+\):\nTIME +KIND +SESSION +HOST +BY +WHAT\n/);
+    expect((await nobodyJson(['sessions', 'show', '5001'])).events).toEqual(shown.events);
     expect(text).toContain(`DW_JOB_STRIPED  ${cluster.mountRoot}/job/5001/striped/`);
   });
 
@@ -253,6 +262,14 @@ describe('dacctl sessions', () => {
     );
     // Gone for everybody, Slurm included.
     expect(tokens(await json(['sessions', 'list']))).toEqual(['5001', '5002']);
+    const history = (await json(['events', '--session', '5003'])).events;
+    expect(history[history.length - 1]).toMatchObject({
+      kind: 'session-forced-teardown',
+      token: '5003',
+      uid: NOBODY.uid,
+      by: 'root',
+      message: `torn down by force: ${primary} is dead`,
+    });
     expect(tokens(await slurm('show_sessions'))).toEqual(['5001', '5002']);
     expect((await asNobody(['sessions', 'show', '5003'])).output).toBe(absent('5003'));
 
@@ -285,6 +302,50 @@ describe('dacctl sessions', () => {
     );
     expect(host).not.toMatch(/sessions: .*5003/);
     expect(cluster.leftovers()).toContain(volume);
+    // A drain that waits for the host to empty says its bricks are being wiped, not held.
+    const wipingText = onPrimary
+      .map((device) => `${primary}/${device}: wiping (torn down by force: ${primary} is dead)`)
+      .join(', ');
+    const holders: string[] = (await json(['bricks', 'list', '--host', primary])).bricks
+      .filter((b: { state: string }) => b.state === 'allocated')
+      .map((b: { session: { token: string } }) => b.session.token);
+    const sessionsText = [...new Set(holders)].map((t) => `${primary} (session ${t})`).join(', ');
+    const drain = ['hosts', 'drain', primary, '-r', 'dead', '--wait', '--timeout', '1'];
+    expect(await dacctl(drain)).toMatchObject({
+      code: 3,
+      stderr: '',
+      output:
+        `drained ${primary}: dead; after 1 s ` +
+        (holders.length > 0 ? `sessions still hold bricks on ${sessionsText}; ` : '') +
+        `not wiped yet: ${wipingText}\n`,
+    });
+    const waited = await dacctl([...drain, '--json']);
+    expect({ code: waited.code, stderr: waited.stderr }).toEqual({ code: 3, stderr: '' });
+    const document = JSON.parse(waited.output);
+    expect(document.held.filter((b: { state: string }) => b.state !== 'wiping')).toEqual(
+      holders.map((token) =>
+        expect.objectContaining({
+          host: primary,
+          state: 'allocated',
+          session: { token, index: 0 },
+        }),
+      ),
+    );
+    document.held = document.held.filter((b: { state: string }) => b.state === 'wiping');
+    expect(document).toEqual({
+      drained: [primary],
+      reason: 'dead',
+      held: onPrimary.map((device, index) => ({
+        host: primary,
+        device,
+        pool: 'default',
+        capacityBytes: 1024 ** 3,
+        state: 'wiping',
+        session: { token: '5003', index },
+        wipe: { by: 'root', reason: `${primary} is dead`, at: expect.any(Number) },
+      })),
+    });
+    expect(await ok(['hosts', 'undrain', primary])).toBe(`undrained ${primary}`);
 
     await cluster.startDacd(primary);
     await eventually(async () => {
@@ -324,5 +385,53 @@ describe('dacctl sessions', () => {
     expect(await slurmFree()).toBe(4);
     expect(cluster.leftovers()).toEqual([]);
     expect(await registryViolations(cluster.store, cluster.registry.keys)).toEqual([]);
+  }, 60000);
+
+  it('tears down by force a session whose record cannot be read, by its allocation records', async () => {
+    const job = cluster.file('job5004.sh', '#!/bin/bash\n#DW jobdw capacity=2GiB\n');
+    expect((await cluster.cli(setupArgs('5004', job, 'default:2GiB'))).code).toBe(0);
+    const held = (await json(['bricks', 'list'])).bricks.filter(
+      (b: { session?: { token: string } }) => b.session?.token === '5004',
+    );
+    expect(held).toHaveLength(2);
+    const key = cluster.registry.keys.session('5004');
+    await cluster.store.put(key, '{"schemaVersion":1,"token":"5004", garbage');
+    const listed = await json(['sessions', 'list']);
+    expect(listed.sessions).toEqual([]);
+    expect(listed.damaged).toEqual([expect.stringContaining(key)]);
+
+    const hosts = [...new Set(held.map((b: { host: string }) => b.host))] as string[];
+    const where = hosts
+      .map((host) => {
+        const n = held.filter((b: { host: string }) => b.host === host).length;
+        return `${n} brick${n === 1 ? '' : 's'} on ${host}`;
+      })
+      .join(' and ');
+    expect(await ok(['sessions', 'teardown', '5004', '--force', '-r', 'record damaged'])).toBe(
+      'tore down session 5004 by force (its record could not be read; its bricks are those ' +
+        `whose allocation records name it): ${where} wait for ` +
+        `${hosts.length === 1 ? '' : 'their '}dacd to wipe them`,
+    );
+    expect(await cluster.store.get(key)).toBeUndefined();
+    expect(tokens(await slurm('show_sessions'))).toEqual([]);
+    expect((await json(['sessions', 'list'])).damaged).toEqual([]);
+    const history = (await json(['events', '--session', '5004'])).events;
+    expect(history[history.length - 1]).toEqual({
+      schemaVersion: 1,
+      at: expect.any(Number),
+      kind: 'session-forced-teardown',
+      token: '5004',
+      by: 'root',
+      message: 'torn down by force: record damaged (its record could not be read)',
+    });
+    // Their dacd wipes the volumes and frees the bricks, as for any forced teardown.
+    await eventually(async () => {
+      expect(await slurmFree()).toBe(4);
+      expect(cluster.leftovers()).toEqual([]);
+    });
+    expect(await registryViolations(cluster.store, cluster.registry.keys)).toEqual([]);
+    expect((await dacctl(['sessions', 'teardown', '5004', '--force', '-r', 'x'])).output).toBe(
+      absent('5004'),
+    );
   }, 60000);
 });

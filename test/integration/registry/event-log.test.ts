@@ -4,7 +4,7 @@
  * and a write that fails is reported without failing the change it follows.
  */
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
-import { EventLog, readEvents } from '../../../src/registry/event-log';
+import { EventLog, hourOf, readEvents } from '../../../src/registry/event-log';
 import { KeyLayout } from '../../../src/registry/keys';
 import type { EventRecord } from '../../../src/registry/model';
 import { Registry } from '../../../src/registry/registry';
@@ -69,8 +69,23 @@ describe('EventLog', () => {
     expect(read.damaged.map((e) => e.message)).toEqual([
       `etcd record ${bad} is invalid: at: must be a non-negative integer; kind: must be one of ` +
         '"session-created", "session-step", "session-state", "session-released", ' +
-        '"host-drained", "host-undrained", "host-removed", "pool-removed"; message: must be a string',
+        '"session-forced-teardown", "host-drained", "host-undrained", "host-removed", ' +
+        '"pool-removed"; message: must be a string',
     ]);
+  });
+
+  it('reads a forced teardown recorded before it had a kind of its own', async () => {
+    const old = {
+      schemaVersion: 1,
+      at: NOW - 1000,
+      kind: 'session-released',
+      token: '4001',
+      uid: 1001,
+      by: 'root',
+      message: 'torn down by force: dac1 is dead',
+    };
+    await store.put(keys.event(hourOf(NOW - 1000), NOW - 1000, 'old'), JSON.stringify(old));
+    expect((await readEvents(store, keys, NOW - HOUR, NOW)).events).toEqual([old]);
   });
 
   it('shows new events to a watch', async () => {

@@ -6,6 +6,7 @@
  */
 import { CapacityError, NotFoundError } from '../../../src/errors/errors';
 import { MemoryKeystore } from '../../../src/keystore/memory-keystore';
+import { readEvents } from '../../../src/registry/event-log';
 import { KeyLayout } from '../../../src/registry/keys';
 import { AllocationRecord } from '../../../src/registry/model';
 import { decodeRecord } from '../../../src/registry/record-codec';
@@ -91,6 +92,25 @@ describe('releaseSessionByForce', () => {
     await consistent();
     // Placement does not take a brick awaiting a wipe.
     await expect(create('13', 1)).rejects.toBeInstanceOf(CapacityError);
+    // The history says it was by force, who did it and why.
+    const { events } = await readEvents(store, keys, NOW_MS - 3600_000, NOW_MS);
+    // (Both at the same fixed time: in no particular order.)
+    expect(
+      events
+        .filter((e) => e.token === '11')
+        .map((e) => e.kind)
+        .sort(),
+    ).toEqual(['session-created', 'session-forced-teardown']);
+    expect(events.find((e) => e.kind === 'session-forced-teardown')).toEqual({
+      schemaVersion: 1,
+      at: NOW_MS,
+      kind: 'session-forced-teardown',
+      token: '11',
+      uid: 1000,
+      host: session.reconciler,
+      by: 'root',
+      message: 'torn down by force: dac1 is dead',
+    });
   });
 
   it('answers undefined for a session that does not exist, and changes nothing', async () => {

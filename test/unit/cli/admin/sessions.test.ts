@@ -11,7 +11,7 @@ import type { UserDatabase } from '../../../../src/cli/user-database';
 import { NotFoundError, PermissionError, RecordError } from '../../../../src/errors/errors';
 import { UsageError } from '../../../../src/errors/exit-codes';
 import { createCliLogger } from '../../../../src/logging/cli-logger';
-import type { SessionRecord } from '../../../../src/registry/model';
+import type { EventRecord, SessionRecord } from '../../../../src/registry/model';
 import { Registry } from '../../../../src/registry/registry';
 import { RegistryReader } from '../../../../src/registry/registry-reader';
 import { sessionRecord } from '../../../support/session-record';
@@ -81,6 +81,23 @@ const alicePersistent = sessionRecord({
 });
 const damaged = new RecordError('/dac/sessions/300', 'owner: must be an object');
 
+/** The history: 25 steps of job 100, one of job 200, a drain, one event before 100 existed. */
+const step = (token: string, at: number, uid = ALICE): EventRecord => ({
+  schemaVersion: 1,
+  at,
+  kind: 'session-step',
+  token,
+  uid,
+  message: `step at ${at}`,
+});
+const history: EventRecord[] = [
+  step('100', 1_799_000_000_000),
+  ...Array.from({ length: 25 }, (_, i) => step('100', 1_800_000_000_000 + i * 1000)),
+  step('200', 1_800_000_100_000, BOB),
+  { schemaVersion: 1, at: 1_800_000_200_000, kind: 'host-drained', host: 'dac1', message: 'x' },
+];
+const damagedEvent = new RecordError('/dac/events/2027011508/1', 'kind: must be one of ...');
+
 let reader: RegistryReader;
 let registry: Registry;
 
@@ -98,6 +115,13 @@ beforeEach(() => {
   }
   when(reader.getSession('300')).thenReject(damaged);
   when(registry.hostAlive(anyString())).thenResolve({ alive: true, revision: 9 });
+  when(reader.events(anything(), anything())).thenCall((since: number) =>
+    Promise.resolve({
+      events: history.filter((event) => event.at >= since),
+      damaged: [damagedEvent],
+      revision: 7,
+    }),
+  );
 });
 
 function contextAs(uid: number, env: NodeJS.ProcessEnv = {}): CliContext {
@@ -292,6 +316,35 @@ describe('dacctl sessions show', () => {
     ]);
   });
 
+  it("lists the session's last 20 events since it was created, and how many came before", async () => {
+    const document = await json(ALICE, ['sessions', 'show', '100']);
+    expect(document.events).toEqual(history.slice(6, 26));
+    expect(document.earlierEvents).toBe(5);
+    expect(document.damaged).toEqual([damagedEvent.message]);
+    const [since] = capture(reader.events).last();
+    expect(since).toBe((1_800_000_000 - 60) * 1000);
+    const text = await run(ALICE, ['sessions', 'show', '100']);
+    const section = text.split('\n\n')[4]!.split('\n');
+    expect(section[0]).toBe('events (the last 20; 5 earlier: dacctl events --session 100):');
+    expect(cells(section[1]!)[0]).toEqual(['TIME', 'KIND', 'SESSION', 'HOST', 'BY', 'WHAT']);
+    expect(cells(section[2]!)[0]).toEqual([
+      '2027-01-15 08:00:05Z',
+      'session-step',
+      '100',
+      '-',
+      '-',
+      'step at 1800000005000',
+    ]);
+    expect(section).toHaveLength(23);
+    expect(section[22]).toBe(`left out: ${damagedEvent.message}`);
+    const bob = await json(BOB, ['sessions', 'show', '200']);
+    expect(bob.events).toEqual([history[26]]);
+    expect(bob.earlierEvents).toBe(0);
+    expect((await run(BOB, ['sessions', 'show', '200'])).split('\n\n')[4]).toMatch(
+      /^events \(1\):\n/,
+    );
+  });
+
   it('gives the last error with its message, unmasked, to the owner', async () => {
     const { session } = await json(BOB, ['sessions', 'show', '200']);
     expect(session.lastError).toEqual({ message: 'mount failed on /mnt/x', at: 1_800_000_200 });
@@ -382,6 +435,19 @@ describe('dacctl sessions teardown', () => {
     expect(teardownAnswer({ session: bobJob, wiping: [] }, new Set())).toBe(
       'tore down session 200 by force: 1 brick had no allocation record of this session and ' +
         'was left as it was',
+    );
+    // A record that could not be read: its bricks are those found by their allocation records.
+    const unread = { token: '300', damaged };
+    expect(
+      teardownAnswer({ ...unread, wiping: [{ host: 'dac1', devices: ['nvme3'] }] }, new Set()),
+    ).toBe(
+      'tore down session 300 by force (its record could not be read; its bricks are those ' +
+        'whose allocation records name it): 1 brick on dac1 waits for dacd to wipe it ' +
+        '(dacd on dac1 is not running: it wipes when it starts)',
+    );
+    expect(teardownAnswer({ ...unread, wiping: [] }, new Set())).toBe(
+      'tore down session 300 by force (its record could not be read; its bricks are those ' +
+        'whose allocation records name it): no allocation record names it',
     );
   });
 

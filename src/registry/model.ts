@@ -286,6 +286,7 @@ export const EventRecord = object({
     'host-undrained',
     'host-removed',
     'pool-removed',
+    'bricks-released',
   ]),
   /** The session it is about, and its owner's uid (a user sees only events of their own). */
   token: Token.optional(),

@@ -277,4 +277,35 @@ export class Registry extends RegistryReader {
   finishWipe(host: string, token: string, devices: readonly string[]): Promise<string[]> {
     return this.wipes.finishWipe(host, token, devices);
   }
+
+  /**
+   * Free bricks of `host` awaiting a wipe that an operator wiped by hand (a provider that cannot
+   * wipe, or a dacd that will not come back): as dacd's `finishWipe`, one transaction per
+   * session, recorded in the history with who and why. Resolves with the devices freed; a
+   * device that awaits no wipe is left alone (the caller says so).
+   */
+  async releaseWipedBricks(
+    host: string,
+    devices: readonly string[],
+    request: { by: string; reason: string },
+  ): Promise<string[]> {
+    const wanted = new Set(devices);
+    const byToken = new Map<string, string[]>();
+    for (const wipe of (await this.wipes.awaitingWipe(host)).wipes) {
+      if (wanted.has(wipe.device))
+        byToken.set(wipe.token, [...(byToken.get(wipe.token) ?? []), wipe.device]);
+    }
+    const freed: string[] = [];
+    for (const [token, list] of byToken)
+      freed.push(...(await this.wipes.finishWipe(host, token, list)));
+    if (freed.length > 0) {
+      await this.hostEvent(
+        'bricks-released',
+        host,
+        `wiped by hand, released: ${freed.join(', ')} (${request.reason})`.slice(0, 2000),
+        request.by,
+      );
+    }
+    return freed;
+  }
 }

@@ -70,7 +70,7 @@ describe('EventLog', () => {
       `etcd record ${bad} is invalid: at: must be a non-negative integer; kind: must be one of ` +
         '"session-created", "session-step", "session-state", "session-released", ' +
         '"session-forced-teardown", "host-drained", "host-undrained", "host-removed", ' +
-        '"pool-removed"; message: must be a string',
+        '"pool-removed", "bricks-released"; message: must be a string',
     ]);
   });
 

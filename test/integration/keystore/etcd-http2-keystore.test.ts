@@ -372,3 +372,38 @@ describe('a process reading with Http2EtcdKeystore', () => {
     expect(exitMs).toBeLessThan(500);
   });
 });
+
+describe('Http2EtcdKeystore.putAndSnapshot', () => {
+  const config = testEtcdConfig('put-and-snapshot');
+  const p = config.prefix;
+  const store = new Http2EtcdKeystore(config);
+  afterAll(async () => {
+    await store.txn([], [{ type: 'deletePrefix', prefix: p }]);
+    await store.close();
+  });
+
+  it('puts, then reads the ranges in the same transaction: they see the put, at its revision', async () => {
+    await store.put(`${p}a/1`, 'before');
+    const snapshot = await store.putAndSnapshot({ key: `${p}a/2`, value: 'new' }, [
+      { prefix: `${p}a/` },
+      { prefix: `${p}a/`, keysOnly: true },
+      { prefix: `${p}a/`, countOnly: true },
+    ]);
+    const written = await store.get(`${p}a/2`);
+    expect(written?.value).toBe('new');
+    expect(snapshot.revision).toBe(written?.modRevision);
+    expect(snapshot.ranges[0]?.map((kv) => [kv.key, kv.value])).toEqual([
+      [`${p}a/1`, 'before'],
+      [`${p}a/2`, 'new'],
+    ]);
+    expect(snapshot.keys[1]).toEqual([`${p}a/1`, `${p}a/2`]);
+    expect(snapshot.counts).toEqual([2, 2, 2]);
+  });
+
+  it('refuses ranges a snapshot would refuse, writing nothing', async () => {
+    await expect(
+      store.putAndSnapshot({ key: `${p}b`, value: 'x' }, [{ prefix: '' }]),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(await store.get(`${p}b`)).toBeUndefined();
+  });
+});

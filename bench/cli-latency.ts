@@ -186,7 +186,7 @@ function commands(node: string, seeded: SeedResult, jobScript: string): Command[
     load('node:http2', 'node:http2'),
     built('keystore/etcd-keystore.js'),
     built('registry/registry.js'),
-    built('keystore/etcd-grpc-reader.js'),
+    built('keystore/etcd-http2/keystore.js'),
     built('registry/slurm-reader.js'),
     built('bundle/dacctl.js'),
   ];

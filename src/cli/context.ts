@@ -1,11 +1,11 @@
 /**
- * What a command needs, built lazily: `show_configurations` touches no etcd; the read-only
- * calls (`pools`, `show_*`, `real_size`, `paths`, `job_process`, dwstat) read with
- * `EtcdGrpcReader` (gRPC over our own small HTTP/2 client, one request, no zod for the Slurm
- * calls); only the steps that write load the `etcd3` client (about 140 ms to load; see docs/performance.md).
+ * What a command needs, built lazily: `show_configurations` touches no etcd; every other call
+ * uses one `Http2EtcdKeystore` for the process (etcd's gRPC API over node:http2, no etcd3 to
+ * load: see docs/decisions/0002-cli-etcd-client.md), for its reads and its writes alike. The
+ * Slurm calls' reads decode no zod (`SlurmReader`).
  */
 import type { EtcdConfig } from '../config/etcd-config';
-import type { KeyReader, Keystore } from '../keystore/keystore';
+import type { Http2EtcdKeystore } from '../keystore/etcd-http2/keystore';
 import type { CliLogger } from '../logging/cli-logger';
 import type { LogLevel } from '../logging/log-level';
 import type { Registry } from '../registry/registry';
@@ -44,11 +44,6 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
-/** The settings with the request deadline capped at `maxTimeoutMs`. */
-function cappedConfig(config: EtcdConfig, maxTimeoutMs = Infinity): EtcdConfig {
-  return { ...config, timeoutMs: Math.min(config.timeoutMs, maxTimeoutMs) };
-}
-
 /**
  * The production context: settings from the environment, state in etcd. `early` is the read
  * the bundle loader started from the same command line and environment (`early-read.ts`):
@@ -60,19 +55,20 @@ export function createContext(
   early?: EarlyRead,
 ): CliContext {
   let config: EtcdConfig | undefined = early?.config;
-  let store: Keystore | undefined;
+  let store: Http2EtcdKeystore | undefined = early?.store;
   let registry: Registry | undefined;
-  let keyReader: KeyReader | undefined = early?.keyReader;
   let reader: RegistryReader | undefined;
   let slurmReader: SlurmReader | undefined = early?.slurmReader;
-  /** One reader for the process, with the deadline of the first call that asked for it. */
-  const openKeyReader = async (maxTimeoutMs?: number): Promise<KeyReader> => {
-    if (!keyReader) {
-      const etcdConfig = cappedConfig(await context.etcdConfig(), maxTimeoutMs);
-      const { EtcdGrpcReader } = await import('../keystore/etcd-grpc-reader');
-      keyReader = new EtcdGrpcReader(etcdConfig);
+  /**
+   * The process's one keystore (one set of connections), with the deadline capped at
+   * `maxTimeoutMs` for the caller that asks so.
+   */
+  const openStore = async (maxTimeoutMs = Infinity): Promise<Http2EtcdKeystore> => {
+    if (!store) {
+      const { Http2EtcdKeystore: StoreClass } = await import('../keystore/etcd-http2/keystore');
+      store = new StoreClass(await context.etcdConfig());
     }
-    return keyReader;
+    return maxTimeoutMs < store.config.timeoutMs ? store.withTimeout(maxTimeoutMs) : store;
   };
   /** The key layout under the configured prefix. */
   const keyLayout = async () => {
@@ -102,14 +98,12 @@ export function createContext(
     },
     async registry(options = {}) {
       if (!registry) {
-        const etcdConfig = cappedConfig(await context.etcdConfig(), options.maxTimeoutMs);
-        const [{ EtcdKeystore }, { Registry: RegistryClass }, { KeyLayout }] = await Promise.all([
-          import('../keystore/etcd-keystore'),
+        const [etcdStore, { Registry: RegistryClass }, { KeyLayout }] = await Promise.all([
+          openStore(options.maxTimeoutMs),
           import('../registry/registry'),
           import('../registry/keys'),
         ]);
-        store = new EtcdKeystore(etcdConfig);
-        registry = new RegistryClass(store, new KeyLayout(etcdConfig.prefix), {
+        registry = new RegistryClass(etcdStore, new KeyLayout(etcdStore.config.prefix), {
           onEventLost: (error, events) =>
             log.warn({ err: error, events }, 'history entries not written'),
         });
@@ -119,19 +113,19 @@ export function createContext(
     async reader(options = {}) {
       if (!reader) {
         const { RegistryReader: ReaderClass } = await import('../registry/registry-reader');
-        reader = new ReaderClass(await openKeyReader(options.maxTimeoutMs), await keyLayout());
+        reader = new ReaderClass(await openStore(options.maxTimeoutMs), await keyLayout());
       }
       return reader;
     },
     async slurmReader(options = {}) {
       if (!slurmReader) {
         const { SlurmReader: ReaderClass } = await import('../registry/slurm-reader');
-        slurmReader = new ReaderClass(await openKeyReader(options.maxTimeoutMs), await keyLayout());
+        slurmReader = new ReaderClass(await openStore(options.maxTimeoutMs), await keyLayout());
       }
       return slurmReader;
     },
     async close() {
-      await Promise.all([store?.close(), keyReader?.close()]);
+      await store?.close();
     },
   };
   return context;

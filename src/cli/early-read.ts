@@ -15,7 +15,7 @@
  * sent the request itself.
  */
 import { etcdConfigFromEnv, type EtcdConfig } from '../config/etcd-config';
-import type { EtcdGrpcReader } from '../keystore/etcd-grpc-reader';
+import type { Http2EtcdKeystore } from '../keystore/etcd-http2/keystore';
 import type { RangeSpec } from '../keystore/keystore';
 import { KeyLayout } from '../registry/keys';
 import { poolCapacityRanges, poolTableRanges } from '../registry/pool-table';
@@ -29,8 +29,11 @@ export interface EarlyRead {
   function: string;
   /** The settings, as the context would read them from the same environment. */
   config: EtcdConfig;
-  /** The reader, with the request in flight and the deadline the command would give it. */
-  keyReader: EtcdGrpcReader;
+  /** The process's keystore, as the context would make it. */
+  store: Http2EtcdKeystore;
+  /** The keystore the read uses, with the deadline the command would give it (a view of `store`). */
+  keyReader: Http2EtcdKeystore;
+  /** The reader, with the request in flight. */
   slurmReader: SlurmReader;
 }
 
@@ -68,16 +71,23 @@ export function startEarlyRead(
 
 async function send(name: string, config: EtcdConfig): Promise<EarlyRead | undefined> {
   const { ranges, maxTimeoutMs = Infinity } = EARLY_READS[name]!;
-  // Loaded here, not with this module: it loads `net`, which a call that reads nothing early
-  // (show_configurations) must not pay for.
-  const { EtcdGrpcReader: ReaderClass } = await import('../keystore/etcd-grpc-reader');
-  let keyReader: EtcdGrpcReader;
+  // Loaded here, not with this module: it loads `node:http2`, which a call that reads nothing
+  // early (show_configurations) must not pay for.
+  const { Http2EtcdKeystore: StoreClass } = await import('../keystore/etcd-http2/keystore');
+  let store: Http2EtcdKeystore;
   try {
-    keyReader = new ReaderClass({ ...config, timeoutMs: Math.min(config.timeoutMs, maxTimeoutMs) });
+    store = new StoreClass(config);
   } catch {
     return undefined; // unreadable TLS files: the command says which
   }
+  const keyReader = maxTimeoutMs < config.timeoutMs ? store.withTimeout(maxTimeoutMs) : store;
   const keys = new KeyLayout(config.prefix);
   await keyReader.prefetchSnapshot(ranges(keys));
-  return { function: name, config, keyReader, slurmReader: new SlurmReader(keyReader, keys) };
+  return {
+    function: name,
+    config,
+    store,
+    keyReader,
+    slurmReader: new SlurmReader(keyReader, keys),
+  };
 }

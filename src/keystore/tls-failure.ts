@@ -4,7 +4,7 @@
  * certificate), recognised in the errors of both clients and put into words that name the
  * setting to fix. Retrying cannot help with any of them.
  *
- * Our HTTP/2 reader sees Node's TLS errors, with their `code`; etcd3 (grpc-js) only passes on
+ * The CLI's client (node:http2) sees Node's TLS errors, with their `code`; etcd3 (grpc-js) only passes on
  * their message, inside its own ("14 UNAVAILABLE: ... Last error: ..."): each failure is
  * recognised by either.
  */

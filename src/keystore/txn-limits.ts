@@ -1,6 +1,6 @@
 /**
  * etcd's limits on one transaction, checked before a request leaves the process so that every
- * store (etcd, the gRPC reader, memory) refuses the same requests with the same ValidationError
+ * store (both etcd clients, memory) refuses the same requests with the same ValidationError
  * instead of some of them reporting an unreachable etcd.
  */
 import { ValidationError } from '../errors/errors';

@@ -1,6 +1,6 @@
 /**
  * The registry's reads: pools, hosts, liveness, allocations and sessions, through any
- * `KeyReader`, every record validated with zod. dwstat uses it on `EtcdGrpcReader`; `Registry`
+ * `KeyReader`, every record validated with zod. dwstat uses it on `Http2EtcdKeystore`; `Registry`
  * adds the writes on a full `Keystore`. The calls Slurm polls use the lighter `SlurmReader`.
  */
 import type { KeyReader } from '../keystore/keystore';

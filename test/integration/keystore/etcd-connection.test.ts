@@ -1,14 +1,14 @@
 /**
  * Connecting to etcd: deadlines when it is unreachable, TLS with client certificates, and one
  * line naming the setting to fix for each TLS setting or certificate that cannot work, the same
- * from both clients (etcd3 for writes and dacd, our gRPC reader for the polled reads).
+ * from both clients (etcd3 for dacd, Http2EtcdKeystore for the CLI).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { etcdConfigFromEnv } from '../../../src/config/etcd-config';
 import { ConfigError, StoreUnavailableError } from '../../../src/errors/errors';
 import { unreachableError } from '../../../src/keystore/etcd-connection';
-import { EtcdGrpcReader } from '../../../src/keystore/etcd-grpc-reader';
+import { Http2EtcdKeystore } from '../../../src/keystore/etcd-http2/keystore';
 import { readTlsMaterial } from '../../../src/keystore/tls-files';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
 import { freePort, type RunningEtcd } from '../../support/etcd-server';
@@ -21,10 +21,13 @@ import {
   type TlsEtcd,
 } from '../../support/tls-certs';
 
-describe('an unreachable etcd', () => {
+describe.each([
+  ['EtcdKeystore', EtcdKeystore],
+  ['Http2EtcdKeystore', Http2EtcdKeystore],
+] as const)('an unreachable etcd, from %s', (_name, Store) => {
   it('fails within 3 s with a message naming the endpoint and the refusal', async () => {
     const port = await freePort();
-    const store = new EtcdKeystore(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
+    const store = new Store(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
     const started = Date.now();
     const error = await store.range('/dac/inventory/').catch((e: unknown) => e);
     const elapsed = Date.now() - started;
@@ -39,7 +42,7 @@ describe('an unreachable etcd', () => {
   it('gives up after 3 s on a server that accepts connections but never answers', async () => {
     const silent = await startSilentServer();
     const { port } = silent;
-    const store = new EtcdKeystore(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
+    const store = new Store(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
     const started = Date.now();
     const error = await store.get('/dac/inventory/pools/x').catch((e: unknown) => e);
     const elapsed = Date.now() - started;
@@ -55,7 +58,7 @@ describe('an unreachable etcd', () => {
 
   it('tries the next endpoint when the first is down', async () => {
     const down = await freePort();
-    const store = new EtcdKeystore(
+    const store = new Store(
       etcdConfigFromEnv({
         ETCDCTL_ENDPOINTS: `127.0.0.1:${down},${process.env.ETCDCTL_ENDPOINTS}`,
       }),
@@ -126,7 +129,7 @@ const isoSeconds = (date: Date) => date.toISOString().replace(/\.\d+Z$/, 'Z');
 /** A whole second `days` from now (certificates have no milliseconds). */
 const daysFromNow = (days: number) => new Date(Math.floor(Date.now() / 1000 + days * 86400) * 1000);
 
-/** Each client, and one request of it: the writer (etcd3, also dacd's) and the reader. */
+/** Each client, and one request of it: dacd's (etcd3) and the CLI's. */
 const CLIENTS = [
   [
     'EtcdKeystore',
@@ -136,9 +139,9 @@ const CLIENTS = [
     },
   ],
   [
-    'EtcdGrpcReader',
+    'Http2EtcdKeystore',
     async (env: NodeJS.ProcessEnv) => {
-      const reader = new EtcdGrpcReader(etcdConfigFromEnv(env));
+      const reader = new Http2EtcdKeystore(etcdConfigFromEnv(env));
       await reader.get('/tls/key').finally(() => reader.close());
     },
   ],

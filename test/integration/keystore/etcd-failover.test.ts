@@ -1,12 +1,12 @@
 /**
- * EtcdKeystore with several endpoints of which one is down: lease keepalives (which etcd3
+ * EtcdKeystore and Http2EtcdKeystore (the CLI's) with several endpoints of which one is down: lease keepalives (which etcd3
  * sends on a stream to one endpoint picked at random, and never retries) and watches keep
  * working through the live one. The member that is down is a closed loopback port: it refuses
  * connections, as the machine of a killed etcd does; a member that accepts connections and
  * never answers costs each request one try of a share of its deadline.
  */
 import { createServer } from 'node:net';
-import { EtcdGrpcReader } from '../../../src/keystore/etcd-grpc-reader';
+import { Http2EtcdKeystore } from '../../../src/keystore/etcd-http2/keystore';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
 import { startSilentServer, type SilentServer } from '../../support/silent-server';
 import { testEtcdConfig } from '../../support/test-etcd';
@@ -21,12 +21,16 @@ beforeAll(async () => {
   await new Promise((resolve) => probe.close(resolve));
 });
 
-function storeWith(extra: string): EtcdKeystore {
-  const config = testEtcdConfig('failover');
-  return new EtcdKeystore({ ...config, endpoints: [extra, ...config.endpoints] });
-}
+const STORES = [
+  ['EtcdKeystore', EtcdKeystore],
+  ['Http2EtcdKeystore', Http2EtcdKeystore],
+] as const;
 
-describe('EtcdKeystore with a member that refuses connections', () => {
+describe.each(STORES)('%s with a member that refuses connections', (_name, Store) => {
+  function storeWith(extra: string) {
+    const config = testEtcdConfig('failover');
+    return new Store({ ...config, endpoints: [extra, ...config.endpoints] });
+  }
   const endpoint = () => `http://127.0.0.1:${closedPort}`;
   it('renews a lease every time, through the live member', async () => {
     const store = storeWith(endpoint());
@@ -65,8 +69,12 @@ describe('EtcdKeystore with a member that refuses connections', () => {
  * connection (a TCP proxy, a load balancer, a hung process) and never answers. Each try of a
  * request there costs a share of the deadline, not all of it.
  */
-describe('EtcdKeystore and EtcdGrpcReader with a member that never answers', () => {
+describe.each(STORES)('%s with a member that never answers', (_name, Store) => {
   let silent: SilentServer;
+  function storeWith(extra: string) {
+    const config = testEtcdConfig('failover');
+    return new Store({ ...config, endpoints: [extra, ...config.endpoints] });
+  }
 
   beforeAll(async () => {
     silent = await startSilentServer();
@@ -100,7 +108,7 @@ describe('EtcdKeystore and EtcdGrpcReader with a member that never answers', () 
   it('reads through the live member when the silent one is named first', async () => {
     const config = testEtcdConfig('silent-reader');
     const writer = new EtcdKeystore(config);
-    const reader = new EtcdGrpcReader({ ...config, endpoints: [endpoint(), ...config.endpoints] });
+    const reader = new Store({ ...config, endpoints: [endpoint(), ...config.endpoints] });
     try {
       await writer.put(`${config.prefix}k`, 'v');
       expect((await reader.get(`${config.prefix}k`))?.value).toBe('v');

@@ -4,14 +4,18 @@
  * its gRPC message limit.
  */
 import { ValidationError } from '../../../src/errors/errors';
+import { Http2EtcdKeystore } from '../../../src/keystore/etcd-http2/keystore';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
 import { testEtcdConfig } from '../../support/test-etcd';
 
 const MiB = 1024 * 1024;
 
-describe('EtcdKeystore with requests etcd refuses', () => {
+describe.each([
+  ['EtcdKeystore', EtcdKeystore],
+  ['Http2EtcdKeystore', Http2EtcdKeystore],
+] as const)('%s with requests etcd refuses', (_name, Store) => {
   const config = testEtcdConfig('refusals');
-  const store = new EtcdKeystore(config);
+  const store = new Store(config);
   afterAll(() => store.close());
 
   it.each([

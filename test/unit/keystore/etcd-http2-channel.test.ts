@@ -1,5 +1,5 @@
 /**
- * One unary gRPC call over our HTTP/2 client, against a local node:http2 (nghttp2) server that answers the way a gRPC
+ * One unary gRPC call of the CLI's etcd channel (node:http2), against a local node:http2 (nghttp2) server that answers the way a gRPC
  * server may: status in trailers, trailers-only errors, a message spread over many DATA frames,
  * and the broken answers a call must refuse.
  */
@@ -10,8 +10,7 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { GrpcStatusError, grpcUnaryCall } from '../../../src/keystore/grpc-unary';
-import { connectH2, type H2Connection } from '../../../src/keystore/h2-connection';
+import { Channel, GrpcStatusError } from '../../../src/keystore/etcd-http2/channel';
 
 type Handler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, body: Buffer) => void;
 
@@ -25,9 +24,9 @@ function framed(message: Buffer, flag = 0): Buffer {
 
 const OK_HEADERS = { ':status': 200, 'content-type': 'application/grpc' };
 
-describe('grpcUnaryCall', () => {
+describe('Channel.unary', () => {
   let server: Http2Server;
-  let session: H2Connection;
+  let session: Channel;
   let handler: Handler;
 
   beforeAll(async () => {
@@ -40,16 +39,18 @@ describe('grpcUnaryCall', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
-  beforeEach(async () => {
-    session = await connectH2(
-      new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
-    );
+  /** The most bytes of one answer message the channel accepts here. */
+  const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+  beforeEach(() => {
+    session = new Channel(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, undefined, {
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+    });
   });
-  afterEach(() => session.destroy());
+  afterEach(() => session.drop());
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const call = (timeoutMs = 2000) =>
-    grpcUnaryCall(session, '/pkg.Service/Method', Buffer.from('request'), timeoutMs);
+    session.unary('/pkg.Service/Method', Buffer.from('request'), timeoutMs);
 
   it('sends gRPC headers and a framed message, and resolves with the answer when the trailers say OK', async () => {
     let seen: { headers: IncomingHttpHeaders; body: Buffer } | undefined;
@@ -179,8 +180,39 @@ describe('grpcUnaryCall', () => {
     expect(elapsed).toBeLessThan(1000);
   });
 
-  it('rejects at once on a session that is already closed', async () => {
-    session.destroy();
-    await expect(call()).rejects.toThrow();
+  it('opens a new session for a call after the last one was dropped', async () => {
+    handler = (stream) => {
+      stream.respond(OK_HEADERS, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(framed(Buffer.from('again')));
+    };
+    await call();
+    session.drop();
+    expect((await call()).toString()).toBe('again');
+  });
+
+  it('refuses an answer over its size limit, before the rest of it arrives', async () => {
+    handler = (stream) => {
+      stream.respond(OK_HEADERS, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.on('error', () => undefined);
+      stream.end(framed(Buffer.alloc(MAX_MESSAGE_BYTES + 1)));
+    };
+    await expect(call()).rejects.toThrow(
+      `the answer is a gRPC message of ${MAX_MESSAGE_BYTES + 1} bytes, over the limit of ${MAX_MESSAGE_BYTES}`,
+    );
+  });
+
+  it('refuses response headers over its header-list limit', async () => {
+    handler = (stream) => {
+      stream.on('error', () => undefined);
+      stream.respond(
+        { ...OK_HEADERS, 'grpc-status': '0', 'x-padding': 'x'.repeat(20 * 1024) },
+        { endStream: true },
+      );
+    };
+    const error = await call().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(GrpcStatusError);
   });
 });

@@ -1,17 +1,17 @@
 /**
- * How EtcdGrpcReader keeps and replaces its connection, against a node:http2 server that
+ * How Http2EtcdKeystore keeps and replaces its connection, against a node:http2 server that
  * answers every call with an empty gRPC message (a RangeResponse of defaults: no keys).
  */
 import { createServer, type Http2Server, type ServerHttp2Session } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { etcdConfigFromEnv } from '../../../src/config/etcd-config';
-import { EtcdGrpcReader } from '../../../src/keystore/etcd-grpc-reader';
+import { Http2EtcdKeystore } from '../../../src/keystore/etcd-http2/keystore';
 
-describe('EtcdGrpcReader connections', () => {
+describe('Http2EtcdKeystore connections', () => {
   let server: Http2Server;
   let sessions: ServerHttp2Session[];
   let calls: number;
-  let reader: EtcdGrpcReader;
+  let reader: Http2EtcdKeystore;
 
   beforeEach(async () => {
     sessions = [];
@@ -33,7 +33,7 @@ describe('EtcdGrpcReader connections', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    reader = new EtcdGrpcReader(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
+    reader = new Http2EtcdKeystore(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
   });
   afterEach(async () => {
     await reader.close();

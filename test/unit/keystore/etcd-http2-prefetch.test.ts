@@ -4,19 +4,19 @@
  */
 import { etcdConfigFromEnv } from '../../../src/config/etcd-config';
 import { StoreUnavailableError } from '../../../src/errors/errors';
-import { EtcdGrpcReader } from '../../../src/keystore/etcd-grpc-reader';
+import { Http2EtcdKeystore } from '../../../src/keystore/etcd-http2/keystore';
 import { freePort } from '../../support/etcd-server';
 import { startFakeEtcdTxn, type FakeEtcdTxn } from '../../support/fake-etcd-txn';
 
 const A = [{ prefix: '/dac/a/' }, { prefix: '/dac/b/', countOnly: true }];
 const B = [{ prefix: '/dac/c/' }];
 
-describe('EtcdGrpcReader.prefetchSnapshot', () => {
+describe('Http2EtcdKeystore.prefetchSnapshot', () => {
   let etcd: FakeEtcdTxn;
-  let reader: EtcdGrpcReader;
+  let reader: Http2EtcdKeystore;
   beforeEach(async () => {
     etcd = await startFakeEtcdTxn();
-    reader = new EtcdGrpcReader(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: etcd.endpoint }));
+    reader = new Http2EtcdKeystore(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: etcd.endpoint }));
   });
   afterEach(async () => {
     await reader.close();
@@ -48,7 +48,9 @@ describe('EtcdGrpcReader.prefetchSnapshot', () => {
 
   it('settles once the request has left, whether or not the read succeeds', async () => {
     const port = await freePort();
-    const down = new EtcdGrpcReader(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
+    const down = new Http2EtcdKeystore(
+      etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }),
+    );
     await expect(down.prefetchSnapshot(A)).resolves.toBeUndefined();
     const error = await down.snapshot(A).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreUnavailableError);
@@ -58,7 +60,9 @@ describe('EtcdGrpcReader.prefetchSnapshot', () => {
 
   it('does not end the process over a failed read nobody took', async () => {
     const port = await freePort();
-    const down = new EtcdGrpcReader(etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }));
+    const down = new Http2EtcdKeystore(
+      etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }),
+    );
     const unhandled = jest.fn();
     process.on('unhandledRejection', unhandled);
     try {
@@ -74,7 +78,7 @@ describe('EtcdGrpcReader.prefetchSnapshot', () => {
   it('drops what it has not handed out when closed', async () => {
     await reader.prefetchSnapshot(A);
     await reader.close();
-    await expect(reader.snapshot(A)).rejects.toThrow('etcd reader is closed');
+    await expect(reader.snapshot(A)).rejects.toThrow('etcd client is closed');
   });
 
   it('refuses ranges a snapshot would refuse', () => {

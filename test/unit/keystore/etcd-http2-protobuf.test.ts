@@ -1,13 +1,27 @@
 /**
- * The hand-written etcd protobuf codec, against bytes built here field by field. (That the field
+ * The CLI's etcd protobuf codec, against bytes built here field by field (etcd-http2-protobufjs
+ * tests it against protobufjs with etcd's .proto files). (That the field
  * numbers are etcd's is shown by the integration tests, which read a real etcd with it.)
  */
 import {
   decodeRangeResponse,
   decodeTxnResponse,
   encodeRangeRequest,
-  encodeTxnRequest,
-} from '../../../src/keystore/etcd-protobuf';
+  encodeTxnRequest as encodeTxn,
+  rangesOf,
+  type DecodedRange,
+  type RangeRequestFields,
+} from '../../../src/keystore/etcd-http2/protobuf';
+
+/** A transaction of range reads alone, as a snapshot sends. */
+const encodeTxnRequest = (ranges: RangeRequestFields[]) =>
+  encodeTxn({ success: ranges.map((range) => ({ range })) });
+
+/** A decoded transaction of range reads, with its ranges (refusing any other op). */
+function decodeRangesTxn(message: Buffer, keysOnly: boolean[] = []) {
+  const txn = decodeTxnResponse(message, keysOnly);
+  return { ...txn, ranges: rangesOf(txn) as DecodedRange[] };
+}
 
 /** A base-128 varint; bigint so that 64-bit values are exact. */
 function varint(value: number | bigint): number[] {
@@ -227,7 +241,7 @@ describe('decodeRangeResponse', () => {
 
 describe('decodeTxnResponse', () => {
   it('reads the revision, succeeded, and each range response in order', () => {
-    const decoded = decodeTxnResponse(
+    const decoded = decodeRangesTxn(
       message(
         header(77),
         varintField(2, 1),
@@ -257,7 +271,7 @@ describe('decodeTxnResponse', () => {
   });
 
   it('keeps an empty range response (no header, no keys) in its place', () => {
-    const decoded = decodeTxnResponse(
+    const decoded = decodeRangesTxn(
       message(
         varintField(2, 1),
         lengthField(3, lengthField(1, [])),
@@ -274,7 +288,7 @@ describe('decodeTxnResponse', () => {
       ...lengthField(12, 'ignored'),
     ];
     const leased = keyValue({ key: '/alive/ü', create: 300, mod: 2 ** 40, version: 7 });
-    const decoded = decodeTxnResponse(
+    const decoded = decodeRangesTxn(
       message(
         varintField(2, 1),
         lengthField(3, lengthField(1, lengthField(2, keyValue({ key: '/v', value: 'kept' })))),
@@ -306,14 +320,14 @@ describe('decodeTxnResponse', () => {
     ['a key longer than its key-value', [0x0a, 9, 0x61]],
   ])('refuses a keys-only range with %s', (_case, kv) => {
     const bytes = message(varintField(2, 1), lengthField(3, lengthField(1, lengthField(2, kv))));
-    expect(() => decodeTxnResponse(bytes, [true])).toThrow(/protobuf/);
+    expect(() => decodeRangesTxn(bytes, [true])).toThrow(/protobuf/);
   });
 
   it('refuses a response op that is not a range, since answers are matched by position', () => {
     const putResponse = lengthField(2, header(5)); // ResponseOp.response_put = 2
-    expect(() =>
-      decodeTxnResponse(message(varintField(2, 1), lengthField(3, putResponse))),
-    ).toThrow('not a range');
+    expect(() => decodeRangesTxn(message(varintField(2, 1), lengthField(3, putResponse)))).toThrow(
+      'not a range',
+    );
   });
 });
 
@@ -396,7 +410,8 @@ describe('decoding large answers', () => {
     expect(bufferCopiesDuring(() => (decoded = decodeTxnResponse(body, [true])))).toEqual(
       NO_COPIES,
     );
-    expect(decoded?.ranges[0]?.keys).toHaveLength(10000);
-    expect(decoded?.ranges[0]?.keys[9999]).toBe('/dac/k/9999');
+    const range = decoded && rangesOf(decoded)[0];
+    expect(range?.keys).toHaveLength(10000);
+    expect(range?.keys[9999]).toBe('/dac/k/9999');
   });
 });

@@ -1,29 +1,49 @@
 /**
- * The gRPC reader must read exactly what EtcdKeystore reads, fail the same way when etcd cannot
- * be reached or refuses a request, speak TLS with client certificates, and let a process that
- * has finished reading exit at once.
+ * The CLI's keystore must pass the conformance suite, read exactly what EtcdKeystore reads,
+ * fail the same way when etcd cannot be reached or refuses a request, speak TLS with client
+ * certificates, and let a process that has finished exit at once.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { etcdConfigFromEnv } from '../../../src/config/etcd-config';
 import { ConfigError, StoreUnavailableError, ValidationError } from '../../../src/errors/errors';
-import { EtcdGrpcReader } from '../../../src/keystore/etcd-grpc-reader';
+import { Http2EtcdKeystore } from '../../../src/keystore/etcd-http2/keystore';
 import { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
 import { freePort, type RunningEtcd } from '../../support/etcd-server';
 import { startSilentServer } from '../../support/silent-server';
+import { describeKeystoreConformance } from '../../support/keystore-conformance';
 import { testEtcdConfig } from '../../support/test-etcd';
 import { startTlsEtcd, type TestCertificates, type TlsEtcd } from '../../support/tls-certs';
 
-describe('EtcdGrpcReader reads what EtcdKeystore reads', () => {
+describeKeystoreConformance('Http2EtcdKeystore', async () => {
+  const config = testEtcdConfig('h2-conformance');
+  const store = new Http2EtcdKeystore(config);
+  return {
+    store,
+    prefix: config.prefix,
+    cleanup: async () => {
+      // A second client removes the keys: the suite may have closed `store` itself.
+      const janitor = new Http2EtcdKeystore(config);
+      try {
+        await janitor.txn([], [{ type: 'deletePrefix', prefix: config.prefix }]);
+      } finally {
+        await janitor.close();
+        await store.close();
+      }
+    },
+  };
+});
+
+describe('Http2EtcdKeystore reads what EtcdKeystore reads', () => {
   const config = testEtcdConfig('grpc-reader');
   const p = config.prefix;
   let store: EtcdKeystore;
-  let reader: EtcdGrpcReader;
+  let reader: Http2EtcdKeystore;
 
   beforeAll(async () => {
     store = new EtcdKeystore(config);
-    reader = new EtcdGrpcReader(config);
+    reader = new Http2EtcdKeystore(config);
     const lease = await store.grantLease(60);
     await store.put(`${p}a`, 'plain');
     await store.put(`${p}a`, 'written twice');
@@ -111,7 +131,7 @@ describe('EtcdGrpcReader reads what EtcdKeystore reads', () => {
 
   it('tries the next endpoint when the first is down', async () => {
     const down = await freePort();
-    const failover = new EtcdGrpcReader({
+    const failover = new Http2EtcdKeystore({
       ...config,
       endpoints: [`http://127.0.0.1:${down}`, ...config.endpoints],
     });
@@ -124,7 +144,7 @@ describe('EtcdGrpcReader reads what EtcdKeystore reads', () => {
   });
 
   it('refuses to read after close, and close is idempotent', async () => {
-    const closed = new EtcdGrpcReader(config);
+    const closed = new Http2EtcdKeystore(config);
     expect((await closed.get(`${p}a`))?.value).toBe('written twice');
     await closed.close();
     await closed.close();
@@ -134,16 +154,16 @@ describe('EtcdGrpcReader reads what EtcdKeystore reads', () => {
   });
 });
 
-describe('EtcdGrpcReader with large answers and 64-bit lease ids', () => {
+describe('Http2EtcdKeystore with large answers and 64-bit lease ids', () => {
   const config = testEtcdConfig('grpc-reader-large');
   const p = config.prefix;
   let store: EtcdKeystore;
-  let reader: EtcdGrpcReader;
+  let reader: Http2EtcdKeystore;
   let client: Etcd3;
 
   beforeAll(() => {
     store = new EtcdKeystore(config);
-    reader = new EtcdGrpcReader(config);
+    reader = new Http2EtcdKeystore(config);
     client = new Etcd3({ hosts: config.endpoints });
   });
   afterAll(async () => {
@@ -194,10 +214,10 @@ describe('EtcdGrpcReader with large answers and 64-bit lease ids', () => {
   });
 });
 
-describe('EtcdGrpcReader when etcd cannot be reached', () => {
+describe('Http2EtcdKeystore when etcd cannot be reached', () => {
   it('fails at once on a closed port, naming the endpoint', async () => {
     const port = await freePort();
-    const reader = new EtcdGrpcReader(
+    const reader = new Http2EtcdKeystore(
       etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}` }),
     );
     const started = Date.now();
@@ -214,7 +234,7 @@ describe('EtcdGrpcReader when etcd cannot be reached', () => {
   it('gives up at its deadline on a server that never answers', async () => {
     const silent = await startSilentServer();
     const { port } = silent;
-    const reader = new EtcdGrpcReader(
+    const reader = new Http2EtcdKeystore(
       etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: `127.0.0.1:${port}`, DAC_ETCD_TIMEOUT_MS: '1000' }),
     );
     const started = Date.now();
@@ -232,7 +252,7 @@ describe('EtcdGrpcReader when etcd cannot be reached', () => {
 
   it('keeps one deadline for all endpoints together', async () => {
     const silent = [await startSilentServer(), await startSilentServer()];
-    const reader = new EtcdGrpcReader(
+    const reader = new Http2EtcdKeystore(
       etcdConfigFromEnv({
         ETCDCTL_ENDPOINTS: silent.map((server) => `127.0.0.1:${server.port}`).join(','),
         DAC_ETCD_TIMEOUT_MS: '1000',
@@ -249,7 +269,7 @@ describe('EtcdGrpcReader when etcd cannot be reached', () => {
   });
 });
 
-describe('EtcdGrpcReader with TLS and client certificates', () => {
+describe('Http2EtcdKeystore with TLS and client certificates', () => {
   let tls: TlsEtcd;
   let certs: TestCertificates;
   let etcd: RunningEtcd;
@@ -273,7 +293,7 @@ describe('EtcdGrpcReader with TLS and client certificates', () => {
     } finally {
       await store.close();
     }
-    const reader = new EtcdGrpcReader(etcdConfigFromEnv(env));
+    const reader = new Http2EtcdKeystore(etcdConfigFromEnv(env));
     try {
       expect((await reader.get('/tls-grpc/key'))?.value).toBe('over https');
       const snapshot = await reader.snapshot([{ prefix: '/tls-grpc/', keysOnly: true }]);
@@ -284,7 +304,7 @@ describe('EtcdGrpcReader with TLS and client certificates', () => {
   });
 
   it('fails with one line naming the missing client certificate', async () => {
-    const reader = new EtcdGrpcReader(
+    const reader = new Http2EtcdKeystore(
       etcdConfigFromEnv({ ETCDCTL_ENDPOINTS: etcd.endpoint, ETCDCTL_CA_FILE: certs.caFile }),
     );
     const error = await reader.get('/tls-grpc/key').catch((e: unknown) => e);
@@ -301,16 +321,16 @@ describe('EtcdGrpcReader with TLS and client certificates', () => {
   });
 });
 
-describe('a process reading with EtcdGrpcReader', () => {
+describe('a process reading with Http2EtcdKeystore', () => {
   const config = testEtcdConfig('grpc-reader-exit');
   // The built reader (global set-up runs the build), as the CLI binaries load it.
-  const built = join(__dirname, '..', '..', '..', 'dist', 'keystore', 'etcd-grpc-reader.js');
+  const built = join(__dirname, '..', '..', '..', 'dist', 'keystore', 'etcd-http2', 'keystore.js');
 
   /** Run a child that reads once, prints what it read and which packages it loaded. */
   function readInChild(close: boolean): Promise<{ output: string; exitMs: number }> {
     const script = `
-      const { EtcdGrpcReader } = require(${JSON.stringify(built)});
-      const reader = new EtcdGrpcReader(${JSON.stringify(config)});
+      const { Http2EtcdKeystore } = require(${JSON.stringify(built)});
+      const reader = new Http2EtcdKeystore(${JSON.stringify(config)});
       reader.snapshot([{ prefix: ${JSON.stringify(config.prefix)} }]).then(async (snapshot) => {
         ${close ? 'await reader.close();' : ''}
         const packages = Object.keys(require.cache).filter((path) => path.includes('node_modules'));
@@ -350,5 +370,40 @@ describe('a process reading with EtcdGrpcReader', () => {
     expect(JSON.parse(output)).toEqual({ values: ['read by a child'], packages: [] });
     // An open HTTP/2 session would hold the process until etcd drops it, which it never does.
     expect(exitMs).toBeLessThan(500);
+  });
+});
+
+describe('Http2EtcdKeystore.putAndSnapshot', () => {
+  const config = testEtcdConfig('put-and-snapshot');
+  const p = config.prefix;
+  const store = new Http2EtcdKeystore(config);
+  afterAll(async () => {
+    await store.txn([], [{ type: 'deletePrefix', prefix: p }]);
+    await store.close();
+  });
+
+  it('puts, then reads the ranges in the same transaction: they see the put, at its revision', async () => {
+    await store.put(`${p}a/1`, 'before');
+    const snapshot = await store.putAndSnapshot({ key: `${p}a/2`, value: 'new' }, [
+      { prefix: `${p}a/` },
+      { prefix: `${p}a/`, keysOnly: true },
+      { prefix: `${p}a/`, countOnly: true },
+    ]);
+    const written = await store.get(`${p}a/2`);
+    expect(written?.value).toBe('new');
+    expect(snapshot.revision).toBe(written?.modRevision);
+    expect(snapshot.ranges[0]?.map((kv) => [kv.key, kv.value])).toEqual([
+      [`${p}a/1`, 'before'],
+      [`${p}a/2`, 'new'],
+    ]);
+    expect(snapshot.keys[1]).toEqual([`${p}a/1`, `${p}a/2`]);
+    expect(snapshot.counts).toEqual([2, 2, 2]);
+  });
+
+  it('refuses ranges a snapshot would refuse, writing nothing', async () => {
+    await expect(
+      store.putAndSnapshot({ key: `${p}b`, value: 'x' }, [{ prefix: '' }]),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect(await store.get(`${p}b`)).toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@ import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { testEtcdStore } from '../../support/test-etcd';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import { addHosts, openRegistry } from '../../support/registry-fixture';
 import { registryViolations } from '../../support/registry-invariants';
 import { expectUsageConsistent } from '../../support/usage-consistency';
 
@@ -141,24 +142,16 @@ describe('concurrent allocation from several processes', () => {
 
 describe('a burst of setups on a nearly full pool, in one process', () => {
   it('gives every free brick once and fails the rest with the capacity error, never a timeout', async () => {
-    const { store, config } = testEtcdStore('burst');
-    const keys = new KeyLayout(config.prefix);
-    const registry = new Registry(store, keys);
+    const fixture = openRegistry('burst');
+    const { store, registry } = fixture;
     try {
-      await registry.ensurePool('default', GRAN);
-      const lease = await store.grantLease(60);
       // 3 hosts × 8 bricks: 50 setups of one brick compete for three usage records.
-      for (const name of ['dac1', 'dac2', 'dac3']) {
-        await registry.registerHost({
-          name,
-          bricks: Array.from({ length: 8 }, (_, i) => ({
-            device: `nvme${i}n1`,
-            capacityBytes: GRAN,
-            pool: 'default',
-          })),
-        });
-        await registry.markAlive(name, lease.id);
-      }
+      await addHosts(fixture, {
+        pool: 'default',
+        granularity: GRAN,
+        hosts: ['dac1', 'dac2', 'dac3'],
+        bricksPerHost: 8,
+      });
       const outcomes = await Promise.all(
         Array.from({ length: 50 }, (_, i) =>
           registry
@@ -179,9 +172,9 @@ describe('a burst of setups on a nearly full pool, in one process', () => {
         'E_CAPACITY: pool "default" has 0 free bricks of 1 GiB; this request needs 1 (1 GiB)';
       expect(outcomes.filter((o) => o !== 'granted' && o !== refused)).toEqual([]);
       expect(outcomes.filter((o) => o === 'granted')).toHaveLength(24);
-      expect(await registryViolations(store, keys)).toEqual([]);
+      expect(await registryViolations(store, registry.keys)).toEqual([]);
     } finally {
-      await store.txn([], [{ type: 'deletePrefix', prefix: config.prefix }]);
+      await store.txn([], [{ type: 'deletePrefix', prefix: fixture.prefix }]);
       await store.close();
     }
   }, 120000);

@@ -11,6 +11,7 @@ import { Registry } from '../../../src/registry/registry';
 import { summaryBucketOf } from '../../../src/registry/session-summary';
 import { requestPhase } from '../../../src/lifecycle/request-phase';
 import { countingKeystore } from '../../support/counting-keystore';
+import { addHosts } from '../../support/registry-fixture';
 import { registryViolations } from '../../support/registry-invariants';
 
 const GiB = 1024n ** 3n;
@@ -20,20 +21,15 @@ async function system(wrap: (store: Keystore) => Keystore = (store) => store) {
   const inner = new MemoryKeystore();
   const keys = new KeyLayout('/t/');
   const setupRegistry = new Registry(inner, keys);
-  await setupRegistry.ensurePool('pool', GiB);
-  const lease = await inner.grantLease(60);
-  for (let h = 0; h < HOSTS; h += 1) {
-    const name = `dac${h}`;
-    await setupRegistry.registerHost({
-      name,
-      bricks: Array.from({ length: 16 }, (_, i) => ({
-        device: `nvme${i}n1`,
-        capacityBytes: GiB,
-        pool: 'pool',
-      })),
-    });
-    await setupRegistry.markAlive(name, lease.id);
-  }
+  await addHosts(
+    { store: inner, registry: setupRegistry },
+    {
+      pool: 'pool',
+      granularity: GiB,
+      hosts: Array.from({ length: HOSTS }, (_, h) => `dac${h}`),
+      bricksPerHost: 16,
+    },
+  );
   const request = (token: string, bricks: number) => ({
     token,
     kind: 'job' as const,

@@ -17,27 +17,17 @@ import { join, resolve } from 'node:path';
 import { startEtcd, stopEtcd, type RunningEtcd } from '../test/support/etcd-server';
 import { countsSince, describeCounts, requestCounts, totalRequests } from './etcd-metrics';
 import { machineFacts, markdownTable, median, percentile, prependResult } from './report';
-import { seed, type SeedPlan, type SeedResult } from './seed';
+import { PRODUCTION_PLAN, seed, type SeedPlan, type SeedResult } from './seed';
 
 /** The repository root: this file runs as `<root>/.run/bench/bench/cli-latency.js`. */
 const ROOT = resolve(__dirname, '..', '..', '..');
 const CLI = join(ROOT, 'bin', 'dw_wlm_cli');
 const RESULTS = join(ROOT, 'bench', 'RESULTS.md');
 
-const TiB = 1024n ** 4n;
 const WARMUP_ROUNDS = 2;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 
-const PLAN: SeedPlan = {
-  endpoint: '', // set once etcd runs
-  prefix: '/bench/',
-  pool: 'default',
-  hosts: 1000,
-  bricksPerHost: 16,
-  brickBytes: TiB,
-  sessions: 2000,
-  concurrency: 32,
-};
+const PLAN: SeedPlan = PRODUCTION_PLAN;
 
 /** One command to time: a subprocess, and a check of its answer. */
 interface Command {

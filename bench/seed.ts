@@ -21,6 +21,21 @@ export interface SeedPlan {
   concurrency: number;
 }
 
+/**
+ * Production size ("L" in #17): 1 pool, 1,000 hosts × 16 bricks of 1 TiB, 2,000 sessions,
+ * seeded 32 requests at a time. `endpoint` is set once etcd runs.
+ */
+export const PRODUCTION_PLAN: SeedPlan = {
+  endpoint: '',
+  prefix: '/bench/',
+  pool: 'default',
+  hosts: 1000,
+  bricksPerHost: 16,
+  brickBytes: 1024n ** 4n,
+  sessions: 2000,
+  concurrency: 32,
+};
+
 /** What was created, for checking the CLI's answers. */
 export interface SeedResult {
   sessions: number;

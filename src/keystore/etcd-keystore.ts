@@ -273,30 +273,31 @@ export class EtcdKeystore implements Keystore {
   async snapshot(ranges: readonly RangeSpec[]): Promise<SnapshotResult> {
     checkSnapshotRanges(ranges);
     // A transaction without compares always runs its success ops, all at one revision.
-    const request: TxnRequest = {
-      compare: [],
-      success: ranges.map((range) => ({
-        request_range: {
-          key: Buffer.from(range.prefix),
-          range_end: prefixEnd(range.prefix),
-          keys_only: range.keysOnly === true,
-          count_only: range.countOnly === true,
-        },
-      })),
-    };
+    const request: TxnRequest = { compare: [], success: ranges.map(toRangeOp) };
     const response = await this.call(
       `snapshot ${ranges.map((range) => range.prefix).join(',')}`,
       () => this.client.kv.txn(request),
     );
-    const kvs = response.responses.map((op) => op.response_range.kvs);
-    return {
-      ranges: kvs.map((list, i) => (ranges[i]!.keysOnly ? [] : list.map(toKeyValue))),
-      keys: kvs.map((list, i) =>
-        ranges[i]!.keysOnly ? list.map((kv) => kv.key.toString('utf8')) : [],
-      ),
-      counts: response.responses.map((op) => Number(op.response_range.count)),
-      revision: Number(response.header.revision),
+    return snapshotOf(ranges, response.responses, Number(response.header.revision));
+  }
+
+  async putAndSnapshot(
+    put: { key: string; value: string },
+    ranges: readonly RangeSpec[],
+  ): Promise<SnapshotResult> {
+    checkSnapshotRanges(ranges);
+    checkTxnSize(0, ranges.length + 1, 0);
+    // The ranges follow the put in one transaction: they are read at its revision, the
+    // revision of the answer's header (the transaction's only write).
+    const request: TxnRequest = {
+      compare: [],
+      success: [toRpcOp({ type: 'put', ...put }), ...ranges.map(toRangeOp)],
     };
+    const response = await this.call(
+      `put ${put.key} and snapshot ${ranges.map((range) => range.prefix).join(',')}`,
+      () => this.client.kv.txn(request),
+    );
+    return snapshotOf(ranges, response.responses.slice(1), Number(response.header.revision));
   }
 
   async put(key: string, value: string, options?: PutOptions): Promise<number> {
@@ -498,6 +499,34 @@ class EtcdLease implements Lease {
   revoke(): Promise<void> {
     return this.store.revokeLease(this.id);
   }
+}
+
+function toRangeOp(range: RangeSpec): RequestOp {
+  return {
+    request_range: {
+      key: Buffer.from(range.prefix),
+      range_end: prefixEnd(range.prefix),
+      keys_only: range.keysOnly === true,
+      count_only: range.countOnly === true,
+    },
+  };
+}
+
+/** The answers to the range ops of `ranges`, in their order, as a SnapshotResult. */
+function snapshotOf(
+  ranges: readonly RangeSpec[],
+  responses: readonly { response_range: { kvs: IKeyValue[]; count: string | number } }[],
+  revision: number,
+): SnapshotResult {
+  const kvs = responses.map((op) => op.response_range.kvs);
+  return {
+    ranges: kvs.map((list, i) => (ranges[i]!.keysOnly ? [] : list.map(toKeyValue))),
+    keys: kvs.map((list, i) =>
+      ranges[i]!.keysOnly ? list.map((kv) => kv.key.toString('utf8')) : [],
+    ),
+    counts: responses.map((op) => Number(op.response_range.count)),
+    revision,
+  };
 }
 
 function toRpcCompare(compare: Compare): RpcCompare {

@@ -160,6 +160,15 @@ export interface Keystore extends KeyReader {
    * This is the only way to do a safe read-modify-write.
    */
   txn(compares: Compare[], onSuccess: TxnOp[], onFailure?: TxnOp[]): Promise<TxnResult>;
+  /**
+   * One transaction without compares: put `put`, then read `ranges` (as `snapshot` reads them)
+   * at the put's revision, so the reads see the put. `revision` is the put's revision. What a
+   * write that needs a unique number (its revision) and a consistent read does in one request.
+   */
+  putAndSnapshot(
+    put: { key: string; value: string },
+    ranges: readonly RangeSpec[],
+  ): Promise<SnapshotResult>;
   /** Watch every key starting with `prefix`. Resolves once the watch is established. */
   watchPrefix(prefix: string, listener: WatchListener, options?: WatchOptions): Promise<Watch>;
   /** Grant a lease with the given time-to-live in whole seconds. */

@@ -198,6 +198,20 @@ export class MemoryKeystore implements Keystore {
     };
   }
 
+  async putAndSnapshot(
+    put: { key: string; value: string },
+    ranges: readonly RangeSpec[],
+  ): Promise<SnapshotResult> {
+    this.ensureOpen();
+    // etcd counts the put with the ranges against --max-txn-ops.
+    checkSnapshotRanges(ranges);
+    checkTxnSize(0, ranges.length + 1, 0);
+    const op: TxnOp = { type: 'put', key: put.key, value: put.value };
+    validateOps([op]);
+    this.applyWrites([op]);
+    return this.snapshot(ranges);
+  }
+
   async put(key: string, value: string, options?: PutOptions): Promise<number> {
     this.ensureOpen();
     const op: TxnOp = { type: 'put', key, value, lease: options?.lease };

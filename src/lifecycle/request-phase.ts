@@ -1,5 +1,5 @@
 /** Ask for a step and wait until dacd has done it (see phases.ts and wait-for-phase.ts). */
-import { NoMatchingSessionError } from '../errors/errors';
+import { NoMatchingSessionError, NotFoundError } from '../errors/errors';
 import type { Phase, SessionRecord } from '../registry/model';
 import type { Registry } from '../registry/registry';
 import { planPhaseRequest } from './phases';
@@ -23,15 +23,18 @@ export async function requestPhase(
   options: PhaseRequestOptions,
 ): Promise<SessionRecord> {
   const now = options.now ?? Date.now;
-  const stored = await registry.getSession(token);
-  if (!stored) throw new NoMatchingSessionError(token);
-  const plan = planPhaseRequest(stored.record, phase, now(), options.change);
-  if (plan.action === 'done') return stored.record;
-  if (plan.action === 'write') {
+  // One read and one write (updateSession): the plan is made on the record as read, and a
+  // step that needs no write writes nothing.
+  let done: SessionRecord | undefined;
+  try {
     await registry.updateSession(token, (current) => {
-      const again = planPhaseRequest(current, phase, now(), options.change);
-      return again.action === 'write' ? again.next : current;
+      const plan = planPhaseRequest(current, phase, now(), options.change);
+      done = plan.action === 'done' ? current : undefined;
+      return plan.action === 'write' ? plan.next : current;
     });
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new NoMatchingSessionError(token);
+    throw error;
   }
-  return waitForPhase(registry, token, phase, options);
+  return done ?? waitForPhase(registry, token, phase, options);
 }

@@ -31,20 +31,34 @@ export interface AllocationPlan {
   ops: TxnOp[];
 }
 
-/** Plan the bricks of `request` on `inventory`; throws what chooseBricks throws. */
+/** The seed of placement for one try of a request. */
+export function placementSeed(request: Pick<AllocationRequest, 'token' | 'attempt'>): string {
+  return `${request.token}#${request.attempt}`;
+}
+
+/** The number of bricks `requestedBytes` takes in a pool of `granularityBytes`. */
+export function bricksFor(requestedBytes: bigint, granularityBytes: bigint): number {
+  return Number(ceilDiv(requestedBytes, granularityBytes));
+}
+
+/**
+ * Plan the bricks of `request` on `inventory`; throws what chooseBricks throws. With `bricks`
+ * (chosen already, from usage records), the plan takes those: `inventory` then needs to hold
+ * only their hosts, with their usage records and liveness keys.
+ */
 export function planAllocation(
   keys: KeyLayout,
   inventory: Inventory,
   request: AllocationRequest,
+  bricks?: readonly BrickRef[],
 ): AllocationPlan {
   const pool = inventory.pools.get(request.pool);
   const granularityBytes = pool?.granularityBytes ?? 1n;
-  const count = Number(ceilDiv(request.requestedBytes, granularityBytes));
-  const bricks = chooseBricks(
+  bricks ??= chooseBricks(
     inventory,
     request.pool,
-    count,
-    `${request.token}#${request.attempt}`,
+    bricksFor(request.requestedBytes, granularityBytes),
+    placementSeed(request),
   );
   const compares: Compare[] = [];
   const ops: TxnOp[] = [];
@@ -81,5 +95,5 @@ export function planAllocation(
       },
     );
   }
-  return { granularityBytes, bricks, compares, ops };
+  return { granularityBytes, bricks: [...bricks], compares, ops };
 }

@@ -4,13 +4,16 @@
  * an hour at a time (`trim`, run by every dacd). Nothing grows without bound: events are kept
  * for the configured retention, and up to an hour longer.
  *
- * An event is written after the change it reports, never in the same transaction: the history
- * must not be able to stop a step. A write that fails is reported to `onLost` (dacd and the CLI
- * log it) and the change stands.
+ * The history must not be able to stop a step. An event of a session is written in the
+ * transaction of the change it reports (`withEvents`: puts that compare nothing, so the step
+ * costs no request more); the others are written after the change, in a transaction of their
+ * own (`record`), and a write that fails is reported to `onLost` (dacd and the CLI log it) and
+ * the change stands.
  */
 import { randomBytes } from 'node:crypto';
 import { RecordError } from '../errors/errors';
 import type { KeyReader, Keystore, TxnOp, Watch } from '../keystore/keystore';
+import { MAX_TXN_OPS } from '../keystore/txn-limits';
 import type { KeyLayout } from './keys';
 import { EventRecord } from './model';
 import { decodeRecord, encodeRecord } from './record-codec';
@@ -76,15 +79,35 @@ export class EventLog {
       undefined,
   ) {}
 
+  /** The puts that write `events`, each under a key of its own. */
+  private puts(events: readonly EventRecord[]): TxnOp[] {
+    return events.map((event) => ({
+      type: 'put',
+      key: this.keys.event(hourOf(event.at), event.at, randomBytes(4).toString('hex')),
+      value: encodeRecord(EventRecord, event),
+    }));
+  }
+
+  /**
+   * The ops of a transaction with the puts of `events` added, when the transaction has room
+   * for them (it has, for every session write: see session-limits.ts). The puts compare
+   * nothing, so they cannot make the transaction fail: the history still cannot stop a step,
+   * and is written with the change, or not at all when the change is not made. `later` are
+   * the events that did not fit, for `record` once the transaction succeeded.
+   */
+  withEvents(
+    ops: readonly TxnOp[],
+    events: readonly EventRecord[],
+  ): { ops: TxnOp[]; later: EventRecord[] } {
+    if (ops.length + events.length > MAX_TXN_OPS) return { ops: [...ops], later: [...events] };
+    return { ops: [...ops, ...this.puts(events)], later: [] };
+  }
+
   /** Write `events` (best effort: a failure goes to `onLost`, never to the caller). */
   async record(events: readonly EventRecord[]): Promise<void> {
     if (events.length === 0) return;
     try {
-      const ops: TxnOp[] = events.map((event) => ({
-        type: 'put',
-        key: this.keys.event(hourOf(event.at), event.at, randomBytes(4).toString('hex')),
-        value: encodeRecord(EventRecord, event),
-      }));
+      const ops = this.puts(events);
       for (let i = 0; i < ops.length; i += OPS_PER_TXN) {
         await this.store.txn([], ops.slice(i, i + OPS_PER_TXN));
       }

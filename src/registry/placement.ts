@@ -10,10 +10,14 @@
  * "As many hosts as possible" is also bounded by what one etcd transaction holds
  * (`session-limits.ts`): one brick per host up to 42 bricks; a larger volume goes to the hosts
  * with the most free bricks, as many of them as its transaction allows.
+ *
+ * In two steps, so that `setup` need not read every host: `spreadBricks` chooses how many
+ * bricks each host gives from the free counts alone (the usage records hold them), and
+ * `devicesOn` then picks the devices on those hosts from their host and allocation records.
  */
 import { CapacityError, NotFoundError } from '../errors/errors';
 import { formatBytes } from '../units/bytes';
-import { brickId, isHostUsable, type Inventory } from './inventory';
+import { brickId, type Inventory } from './inventory';
 import type { BrickRef } from './model';
 import { largestSession, maxSessionHosts } from './session-limits';
 
@@ -33,6 +37,51 @@ function rotate<T>(items: T[], by: number): T[] {
   return [...items.slice(start), ...items.slice(0, start)];
 }
 
+/** What placement needs to know of a host: its free bricks in the pool, and whether it is up. */
+export interface HostChoice {
+  name: string;
+  /** Bricks of the pool that are not allocated. */
+  free: number;
+  enabled: boolean;
+  alive: boolean;
+}
+
+/**
+ * The hosts of a pool as placement sees them: from a whole inventory (`placementView`), or
+ * from the hosts' usage records and liveness keys alone (what `setup` reads).
+ */
+export interface PlacementView {
+  pools: ReadonlyMap<string, { granularityBytes: bigint }>;
+  /** Every host known, in any order. */
+  hosts: readonly HostChoice[];
+  /** Hosts left out for a damaged record (named when capacity is short). */
+  damagedHosts: ReadonlySet<string>;
+}
+
+/** The free bricks of `pool` on a host of `inventory`, by device name. */
+function freeDevices(inventory: Inventory, host: string, pool: string): string[] {
+  const state = inventory.hosts.get(host);
+  if (!state) return [];
+  return state.record.bricks
+    .filter((b) => b.pool === pool && !inventory.allocations.has(brickId(host, b.device)))
+    .map((b) => b.device)
+    .sort();
+}
+
+/** The placement view of a whole inventory. */
+export function placementView(inventory: Inventory, pool: string): PlacementView {
+  return {
+    pools: inventory.pools,
+    hosts: [...inventory.hosts].map(([name, state]) => ({
+      name,
+      free: freeDevices(inventory, name, pool).length,
+      enabled: state.record.enabled,
+      alive: state.aliveCreateRevision !== undefined,
+    })),
+    damagedHosts: inventory.damagedHosts,
+  };
+}
+
 /**
  * Choose `count` free bricks of `pool`, primary first.
  * Throws NotFoundError for an unknown pool and CapacityError, with the numbers, when the pool
@@ -44,33 +93,37 @@ export function chooseBricks(
   count: number,
   seed: string,
 ): BrickRef[] {
-  const poolRecord = inventory.pools.get(pool);
+  const hosts = spreadBricks(placementView(inventory, pool), pool, count, seed);
+  return devicesOn(inventory, pool, hosts, seed)!;
+}
+
+/**
+ * The host of each of `count` bricks of `pool`, primary first (a host appears once per brick
+ * it gives), chosen from the free counts alone. Throws as `chooseBricks` does.
+ */
+export function spreadBricks(
+  view: PlacementView,
+  pool: string,
+  count: number,
+  seed: string,
+): string[] {
+  const poolRecord = view.pools.get(pool);
   if (!poolRecord) {
-    const known = [...inventory.pools.keys()].sort().join(', ') || 'none';
+    const known = [...view.pools.keys()].sort().join(', ') || 'none';
     throw new NotFoundError(`pool "${pool}" does not exist (pools: ${known})`);
   }
   if (count === 0) return [];
   const hash = stableHash(seed);
-  const candidates: BrickRef[][] = [];
-  const hostNames = [...inventory.hosts.keys()].sort();
-  for (const name of hostNames) {
-    const state = inventory.hosts.get(name)!;
-    if (!isHostUsable(state)) continue;
-    const free = state.record.bricks
-      .filter((b) => b.pool === pool && !inventory.allocations.has(brickId(name, b.device)))
-      .map((b) => b.device)
-      .sort();
-    if (free.length > 0) {
-      candidates.push(rotate(free, hash >>> 8).map((device) => ({ host: name, device })));
-    }
-  }
-  const available = candidates.reduce((sum, bricks) => sum + bricks.length, 0);
+  const candidates = view.hosts
+    .filter((host) => host.enabled && host.alive && host.free > 0)
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  const available = candidates.reduce((sum, host) => sum + host.free, 0);
   if (available < count) {
     const granularity = poolRecord.granularityBytes;
     throw new CapacityError(
       `pool "${pool}" has ${available} free brick${available === 1 ? '' : 's'} of ` +
         `${formatBytes(granularity)}; this request needs ${count} ` +
-        `(${formatBytes(granularity * BigInt(count))})${unusableHosts(inventory, pool)}`,
+        `(${formatBytes(granularity * BigInt(count))})${unusableHosts(view)}`,
     );
   }
   // Round-robin over hosts, starting at a seed-dependent host.
@@ -79,11 +132,11 @@ export function chooseBricks(
   // Up to 42 bricks, the first hosts in seed order give one brick each, within the limit.
   if (count > hostLimit && queues.length > hostLimit) {
     // The hosts with the most free bricks (a stable sort: in seed order among equals).
-    queues = [...queues].sort((a, b) => b.length - a.length).slice(0, Math.max(0, hostLimit));
-    const reachable = queues.reduce((sum, bricks) => sum + bricks.length, 0);
+    queues = [...queues].sort((a, b) => b.free - a.free).slice(0, Math.max(0, hostLimit));
+    const reachable = queues.reduce((sum, host) => sum + host.free, 0);
     if (reachable < count) {
       const granularity = poolRecord.granularityBytes;
-      const largest = largestSession(candidates.map((bricks) => bricks.length));
+      const largest = largestSession(candidates.map((host) => host.free));
       throw new CapacityError(
         `this request needs ${count} bricks of ${formatBytes(granularity)} ` +
           `(${formatBytes(granularity * BigInt(count))}) in one buffer; with the free bricks of ` +
@@ -93,39 +146,62 @@ export function chooseBricks(
       );
     }
   }
-  const chosen: BrickRef[] = [];
+  const chosen: string[] = [];
   for (let round = 0; chosen.length < count; round += 1) {
-    for (const queue of queues) {
-      const brick = queue[round];
-      if (brick) chosen.push(brick);
+    for (const host of queues) {
+      if (round < host.free) chosen.push(host.name);
       if (chosen.length === count) break;
     }
   }
   return chosen;
 }
 
+/**
+ * The bricks for `hosts` (the host of each brick, as `spreadBricks` gives them): on each host,
+ * its free devices of `pool` in `inventory`, from a seed-dependent one on. Undefined when a
+ * host has fewer free devices in `inventory` than `hosts` asks of it (the counts that chose
+ * it were older than `inventory`).
+ */
+export function devicesOn(
+  inventory: Inventory,
+  pool: string,
+  hosts: readonly string[],
+  seed: string,
+): BrickRef[] | undefined {
+  const shift = stableHash(seed) >>> 8;
+  const free = new Map<string, string[]>();
+  const taken = new Map<string, number>();
+  const bricks: BrickRef[] = [];
+  for (const host of hosts) {
+    let devices = free.get(host);
+    if (!devices) free.set(host, (devices = rotate(freeDevices(inventory, host, pool), shift)));
+    const index = taken.get(host) ?? 0;
+    const device = devices[index];
+    if (device === undefined) return undefined;
+    taken.set(host, index + 1);
+    bricks.push({ host, device });
+  }
+  return bricks;
+}
+
 /** How many hosts to name in a message; more are counted. */
 const NAMED_HOSTS = 5;
 
 /**
- * Why bricks of `pool` that are not allocated cannot be had now: the hosts that are down (no
- * liveness key), drained, or left out for a damaged record, for a capacity message.
+ * Why free bricks of the pool cannot be had now: the hosts that are down (no liveness key),
+ * drained, or left out for a damaged record, for a capacity message.
  */
-function unusableHosts(inventory: Inventory, pool: string): string {
+function unusableHosts(view: PlacementView): string {
   const down: string[] = [];
   const drained: string[] = [];
-  for (const [name, state] of [...inventory.hosts].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (isHostUsable(state)) continue;
-    const idle = state.record.bricks.some(
-      (b) => b.pool === pool && !inventory.allocations.has(brickId(name, b.device)),
-    );
-    if (!idle) continue;
-    (state.record.enabled ? down : drained).push(name);
+  for (const host of [...view.hosts].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if ((host.enabled && host.alive) || host.free === 0) continue;
+    (host.enabled ? down : drained).push(host.name);
   }
   const parts = [
     [down, 'down (no liveness lease)'],
     [drained, 'drained'],
-    [[...inventory.damagedHosts].sort(), 'left out: a record of theirs is damaged'],
+    [[...view.damagedHosts].sort(), 'left out: a record of theirs is damaged'],
   ] as const;
   const said = parts
     .filter(([hosts]) => hosts.length > 0)

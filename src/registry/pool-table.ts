@@ -77,7 +77,7 @@ export function poolCapacities(
 }
 
 /** The name of a key directly under `prefix`, or undefined for a deeper key (not ours). */
-function childName(key: string, prefix: string): string | undefined {
+export function childName(key: string, prefix: string): string | undefined {
   const name = key.slice(prefix.length);
   return name === '' || name.includes('/') ? undefined : name;
 }

@@ -72,11 +72,18 @@ export class Registry extends RegistryReader {
     };
     this.hosts = new HostRegistry(store, keys, this, loop);
     this.summaries = new SummaryIndex(store, keys, loop.attempts);
-    this.sessionStore = new SessionStore(store, keys, this, this.hosts, this.summaries, loop);
+    this.eventLog = new EventLog(store, keys, options.onEventLost);
+    this.sessionStore = new SessionStore(
+      store,
+      keys,
+      this.hosts,
+      this.summaries,
+      this.eventLog,
+      loop,
+    );
     this.removal = new InventoryRemoval(store, keys, this, loop);
     this.forced = new ForcedReleaser(store, keys, this, this.summaries, loop);
     this.wipes = new BrickWipes(store, keys, this.hosts, loop);
-    this.eventLog = new EventLog(store, keys, options.onEventLost);
   }
 
   /** The history's writer, for dacd's trimming and `dacctl events --follow`. */
@@ -194,34 +201,21 @@ export class Registry extends RegistryReader {
   }
 
   /** See SessionStore.createSession; a new session is recorded in the history. */
-  async createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
-    const result = await this.sessionStore.createSession(request);
-    if (result.created) {
-      await this.eventLog.record(sessionEvents(undefined, result.session, this.now()));
-    }
-    return result;
+  createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+    return this.sessionStore.createSession(request);
   }
 
   /** See SessionStore.updateSession; a change of step or state is recorded in the history. */
-  async updateSession(
+  updateSession(
     token: string,
     change: (session: SessionRecord) => SessionRecord,
   ): Promise<SessionRecord> {
-    // The record the successful attempt changed: `change` runs once per attempt.
-    let before: SessionRecord | undefined;
-    const next = await this.sessionStore.updateSession(token, (session) => {
-      before = session;
-      return change(session);
-    });
-    await this.eventLog.record(sessionEvents(before, next, this.now()));
-    return next;
+    return this.sessionStore.updateSession(token, change);
   }
 
   /** See SessionStore.releaseSession; the release is recorded in the history. */
-  async releaseSession(token: string): Promise<SessionRecord | undefined> {
-    const released = await this.sessionStore.releaseSession(token);
-    if (released) await this.eventLog.record(sessionEvents(released, undefined, this.now()));
-    return released;
+  releaseSession(token: string): Promise<SessionRecord | undefined> {
+    return this.sessionStore.releaseSession(token);
   }
 
   /** See SummaryIndex.writeMissing. */

@@ -3,26 +3,20 @@
  * transaction, with the session's summary (summary-index.ts) in the same transaction. Creating
  * a session allocates its bricks (allocation-plan.ts) and compares the session's summary
  * bucket; releasing it deletes the session, its allocations and its summary and rewrites the
- * hosts' usage records. On conflict each re-reads and tries again (cas-loop.ts).
+ * hosts' usage records. On conflict each re-reads and tries again (cas-loop.ts). The history
+ * entries of each change (session-events.ts) are written in its transaction.
  */
-import { ExponentialBackoff } from 'cockatiel';
 import { NotFoundError } from '../errors/errors';
-import type { Compare, Keystore, TxnOp, Watch } from '../keystore/keystore';
-import { planAllocation } from './allocation-plan';
+import type { Compare, KeyValue, Keystore, TxnOp, Watch } from '../keystore/keystore';
 import { AGAIN, casLoop } from './cas-loop';
+import type { EventLog } from './event-log';
 import type { HostRegistry } from './host-registry';
 import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
-import {
-  HostRecord,
-  HostUsageRecord,
-  SCHEMA_VERSION,
-  SessionRecord,
-  type AccessMode,
-  type StageRequest,
-} from './model';
+import { HostRecord, HostUsageRecord, SessionRecord } from './model';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
-import type { RegistryReader } from './registry-reader';
+import { exactly, SessionCreation, type NewSession } from './session-creation';
+import { sessionEvents } from './session-events';
 import {
   decodeSession,
   decodeStoredSession,
@@ -31,6 +25,8 @@ import {
 } from './session-codec';
 import { sameSummary, summariseSession } from './session-summary';
 import type { SummaryIndex } from './summary-index';
+
+export type { NewSession } from './session-creation';
 
 /** What `watchSessions` reports. */
 export interface SessionsListener {
@@ -42,34 +38,19 @@ export interface SessionsListener {
   damaged(key: string, error: unknown): void;
 }
 
-/** What `createSession` needs to know. */
-export interface NewSession {
-  token: string;
-  kind: 'job' | 'persistent';
-  owner: { uid: number; gid: number };
-  pool: string;
-  /** Requested capacity; 0 for a session with no buffer of its own. */
-  requestedBytes: bigint;
-  accessMode?: AccessMode;
-  type?: 'scratch' | 'cache';
-  stageIn?: StageRequest[];
-  stageOut?: StageRequest[];
-  persistentAttachments?: string[];
-  /** Host that reconciles a session without bricks (see SessionRecord.reconciler). */
-  reconciler?: string | null;
-  /** Slurm node names, when known at creation. */
-  computeHosts?: string[];
-}
-
 export class SessionStore {
+  private readonly creation: SessionCreation;
+
   constructor(
     private readonly store: Keystore,
     private readonly keys: KeyLayout,
-    private readonly reader: RegistryReader,
     private readonly hosts: HostRegistry,
     private readonly summaries: SummaryIndex,
+    private readonly history: EventLog,
     private readonly options: { attempts: number; seconds: () => number; nowMs: () => number },
-  ) {}
+  ) {
+    this.creation = new SessionCreation(store, keys, summaries, history, options);
+  }
 
   /**
    * Call `onChange` with every new version of a session from `fromRevision` on (undefined when
@@ -120,131 +101,66 @@ export class SessionStore {
   }
 
   /**
-   * Allocate bricks for a new session and record it, atomically. Idempotent per token: if the
-   * session exists already it is returned unchanged with `created: false`.
+   * Allocate bricks for a new session and record it, atomically (session-creation.ts: three
+   * requests to etcd without contention, however many hosts there are). Idempotent per token:
+   * if the session exists already it is returned unchanged with `created: false`.
    * A zero-capacity session takes no bricks and works even when the pool is full.
    */
-  async createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
-    const sessionKey = this.keys.session(request.token);
-    const existing = await this.reader.getSession(request.token);
-    if (existing) return { session: existing.record, created: false };
-    const id = await this.store.put(this.keys.sessionIdCounter(), request.token);
-
-    const contention = `could not allocate bricks for ${request.token}: too many concurrent requests; try again`;
-    // Concurrent setups clash on the same bricks: tries are spread by a short random pause.
-    const backoff = new ExponentialBackoff({ initialDelay: 5, maxDelay: 100 });
-    return casLoop({ attempts: this.options.attempts, contention, backoff }, async (attempt) => {
-      const plan =
-        request.requestedBytes > 0n
-          ? planAllocation(this.keys, await this.reader.readInventory(), {
-              token: request.token,
-              sessionId: id,
-              pool: request.pool,
-              requestedBytes: request.requestedBytes,
-              attempt,
-            })
-          : { granularityBytes: 0n, bricks: [], compares: [], ops: [] };
-      const session = this.newSessionRecord(request, id, plan.granularityBytes, plan.bricks);
-      const summary = await this.summaries.write(session.token, session);
-      const compares: Compare[] = [
-        { key: sessionKey, target: 'createRevision', op: '==', value: 0 },
-        ...plan.compares,
-        summary.compare,
-      ];
-      const ops: TxnOp[] = [
-        { type: 'put', key: sessionKey, value: encodeSession(session) },
-        summary.op,
-        ...plan.ops,
-      ];
-      const result = await this.store.txn(compares, ops);
-      if (result.succeeded) return { session, created: true };
-      const raced = await this.reader.getSession(request.token);
-      return raced ? { session: raced.record, created: false } : AGAIN;
-    });
-  }
-
-  private newSessionRecord(
-    request: NewSession,
-    id: number,
-    granularityBytes: bigint,
-    bricks: SessionRecord['bricks'],
-  ): SessionRecord {
-    const reconciler = bricks[0]?.host ?? request.reconciler ?? null;
-    const nowMs = this.options.nowMs();
-    return {
-      schemaVersion: SCHEMA_VERSION,
-      id,
-      token: request.token,
-      kind: request.kind,
-      owner: request.owner,
-      createdAt: this.options.seconds(),
-      pool: request.pool,
-      requestedBytes: request.requestedBytes,
-      granularityBytes,
-      accessMode: request.accessMode ?? 'striped',
-      type: request.type ?? 'scratch',
-      stageIn: request.stageIn ?? [],
-      stageOut: request.stageOut ?? [],
-      persistentAttachments: request.persistentAttachments ?? [],
-      bricks,
-      reconciler,
-      computeHosts: request.computeHosts ?? [],
-      desired: 'Setup',
-      // Nobody else will report on a session no daemon serves: it is set up once recorded.
-      observed:
-        reconciler === null
-          ? { phase: 'Setup', status: 'Completed', updatedAt: this.options.seconds() }
-          : null,
-      // Creating the session asks for Setup: its start is now (and its end, with no daemon).
-      timings: {
-        Setup: { startedAt: nowMs, ...(reconciler === null ? { finishedAt: nowMs } : {}) },
-      },
-      lastError: null,
-      hurry: false,
-    };
+  createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+    return this.creation.create(request);
   }
 
   /**
    * Change a session with a compare-and-swap loop, and its summary in the same transaction if
-   * the change shows in it. NotFoundError if the session does not exist.
+   * the change shows in it: two requests to etcd (one snapshot of the session and its bucket,
+   * one transaction). A change that returns the session it was given writes nothing.
+   * NotFoundError if the session does not exist.
    */
   async updateSession(
     token: string,
     change: (session: SessionRecord) => SessionRecord,
   ): Promise<SessionRecord> {
     const key = this.keys.session(token);
+    const bucketKey = this.summaries.bucketKey(token);
     const contention = `session ${token}: too many concurrent updates`;
     return casLoop({ attempts: this.options.attempts, contention }, async () => {
-      const kv = await this.store.get(key);
+      const snapshot = await this.store.snapshot([{ prefix: key }, { prefix: bucketKey }]);
+      const kv = exactly(snapshot.ranges[0], key);
       if (!kv) throw new NotFoundError(`session ${token} does not exist`);
       const current = decodeSession(kv);
       const next = change(current);
+      if (next === current) return current;
       const compares: Compare[] = [{ key, target: 'modRevision', op: '==', value: kv.modRevision }];
       const ops: TxnOp[] = [{ type: 'put', key, value: encodeSession(next) }];
       if (!sameSummary(summariseSession(current), summariseSession(next))) {
-        const summary = await this.summaries.write(token, next);
+        const bucket = exactly(snapshot.ranges[1], bucketKey);
+        const summary = await this.summaries.writeOn(token, bucket, next);
         compares.push(summary.compare);
         ops.push(summary.op);
       }
-      const result = await this.store.txn(compares, ops);
-      return result.succeeded ? next : AGAIN;
+      return (await this.write(compares, ops, current, next)) ? next : AGAIN;
     });
   }
 
   /**
-   * Delete a session and free its bricks in one transaction. Idempotent: resolves with the
-   * deleted record, or undefined if there was none.
+   * Delete a session and free its bricks in one transaction: three requests to etcd (the
+   * session with its bucket, its hosts' usage records, the transaction). Idempotent: resolves
+   * with the deleted record, or undefined if there was none.
    */
   async releaseSession(token: string): Promise<SessionRecord | undefined> {
+    const sessionKey = this.keys.session(token);
+    const bucketKey = this.summaries.bucketKey(token);
     const contention = `session ${token}: too many concurrent updates`;
     return casLoop({ attempts: this.options.attempts, contention }, async () => {
-      const stored = await this.reader.getSession(token);
-      if (!stored) return undefined;
-      const sessionKey = this.keys.session(token);
+      const snapshot = await this.store.snapshot([{ prefix: sessionKey }, { prefix: bucketKey }]);
+      const kv = exactly(snapshot.ranges[0], sessionKey);
+      if (!kv) return undefined;
+      const stored = decodeStoredSession(kv);
       const compares: Compare[] = [
         { key: sessionKey, target: 'modRevision', op: '==', value: stored.modRevision },
       ];
-      const summary = await this.summaries.write(token, undefined);
+      const bucket = exactly(snapshot.ranges[1], bucketKey);
+      const summary = await this.summaries.writeOn(token, bucket, undefined);
       compares.push(summary.compare);
       const ops: TxnOp[] = [
         { type: 'delete', key: sessionKey },
@@ -255,14 +171,39 @@ export class SessionStore {
         })),
       ];
       const hosts = [...new Set(stored.record.bricks.map((b) => b.host))];
-      const usages = await Promise.all(hosts.map((host) => this.releasedUsage(host, stored)));
+      const usageKvs =
+        hosts.length === 0
+          ? []
+          : (await this.store.snapshot(hosts.map((host) => ({ prefix: this.keys.usage(host) }))))
+              .ranges;
+      const usages = await Promise.all(
+        hosts.map((host, i) =>
+          this.releasedUsage(host, exactly(usageKvs[i], this.keys.usage(host)), stored),
+        ),
+      );
       for (const { key, modRevision, next } of usages) {
         compares.push({ key, target: 'modRevision', op: '==', value: modRevision });
         if (next) ops.push({ type: 'put', key, value: encodeRecord(HostUsageRecord, next) });
       }
-      const result = await this.store.txn(compares, ops);
-      return result.succeeded ? stored.record : AGAIN;
+      return (await this.write(compares, ops, stored.record, undefined)) ? stored.record : AGAIN;
     });
+  }
+
+  /**
+   * The transaction of a change of a session from `before` to `after` (undefined: none), with
+   * the history entries it makes; true if it succeeded.
+   */
+  private async write(
+    compares: Compare[],
+    ops: TxnOp[],
+    before: SessionRecord | undefined,
+    after: SessionRecord | undefined,
+  ): Promise<boolean> {
+    const events = sessionEvents(before, after, this.options.nowMs());
+    const withEvents = this.history.withEvents(ops, events);
+    const result = await this.store.txn(compares, withEvents.ops);
+    if (result.succeeded) await this.history.record(withEvents.later);
+    return result.succeeded;
   }
 
   /**
@@ -271,10 +212,10 @@ export class SessionStore {
    */
   private async releasedUsage(
     host: string,
+    kv: KeyValue | undefined,
     session: StoredSession,
   ): Promise<{ key: string; modRevision: number; next?: HostUsageRecord }> {
     const key = this.keys.usage(host);
-    const kv = await this.store.get(key);
     if (!kv) return { key, modRevision: 0 };
     const usage = decodeOrUndefined(HostUsageRecord, key, kv.value);
     if (usage?.host !== host) {

@@ -56,12 +56,29 @@ export class SummaryIndex {
     token: string,
     session: SessionRecord | undefined,
   ): Promise<{ compare: Compare; op: TxnOp }> {
-    const bucket = summaryBucketOf(token);
-    const key = this.keys.summaryBucket(bucket);
-    const kv = await this.store.get(key);
+    return this.writeOn(token, await this.store.get(this.bucketKey(token)), session);
+  }
+
+  /** The key of session `token`'s summary bucket. */
+  bucketKey(token: string): string {
+    return this.keys.summaryBucket(summaryBucketOf(token));
+  }
+
+  /**
+   * `write` on the bucket as read already (`kv`, undefined if it does not exist), for a caller
+   * that read it with other keys in one snapshot.
+   */
+  async writeOn(
+    token: string,
+    kv: KeyValue | undefined,
+    session: SessionRecord | undefined,
+  ): Promise<{ compare: Compare; op: TxnOp }> {
+    const key = this.bucketKey(token);
     // A bucket that cannot be read (damaged by hand) is rebuilt from the session records, so
     // that it never blocks a setup or a teardown.
-    const stored = kv ? (this.readableBucket(kv) ?? (await this.bucketFromSessions(bucket))) : [];
+    const stored = kv
+      ? (this.readableBucket(kv) ?? (await this.bucketFromSessions(summaryBucketOf(token))))
+      : [];
     const summaries = session
       ? withSummary(stored, summariseSession(session))
       : withoutSummary(stored, token);

@@ -398,6 +398,51 @@ export function describeKeystoreConformance(
       });
     });
 
+    describe('putAndSnapshot', () => {
+      it('puts the key, then reads the ranges at the put’s revision, seeing the put', async () => {
+        await store.put(k('p/counter'), 'first');
+        await store.put(k('q/1'), 'one');
+        const { revision, ranges, keys, counts } = await store.putAndSnapshot(
+          { key: k('p/counter'), value: 'second' },
+          [{ prefix: k('p/') }, { prefix: k('q/'), keysOnly: true }, { prefix: k('none/') }],
+        );
+        const written = await mustGet(k('p/counter'));
+        expect(written).toMatchObject({ value: 'second', version: 2, modRevision: revision });
+        expect(ranges[0]).toEqual([written]);
+        expect(ranges[2]).toEqual([]);
+        expect(keys).toEqual([[], [k('q/1')], []]);
+        expect(counts).toEqual([1, 1, 0]);
+        // The put is the transaction's only write: the next write gets a later revision.
+        expect(await store.put(k('q/2'), 'two')).toBeGreaterThan(revision);
+      });
+
+      it('gives each call a revision of its own, the revision of its put', async () => {
+        const calls = await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store.putAndSnapshot({ key: k('id'), value: `caller ${i}` }, [{ prefix: k('id') }]),
+          ),
+        );
+        const revisions = calls.map((call) => call.revision);
+        expect(new Set(revisions).size).toBe(5);
+        for (const call of calls) {
+          expect(call.ranges[0]?.[0]?.modRevision).toBe(call.revision);
+        }
+      });
+
+      it('reads 127 ranges with the put, and refuses 128 or an empty prefix, writing nothing', async () => {
+        const many = Array.from({ length: 127 }, (_, i) => ({ prefix: k(`n/${i}`) }));
+        const result = await store.putAndSnapshot({ key: k('n/0'), value: 'x' }, many);
+        expect(result.ranges).toHaveLength(127);
+        expect(result.ranges[0]?.map((kv) => kv.value)).toEqual(['x']);
+        const refused = [
+          store.putAndSnapshot({ key: k('refused'), value: 'x' }, [...many, { prefix: k('m') }]),
+          store.putAndSnapshot({ key: k('refused'), value: 'x' }, [{ prefix: '' }]),
+        ];
+        for (const call of refused) await expect(call).rejects.toBeInstanceOf(ValidationError);
+        expect(await store.get(k('refused'))).toBeUndefined();
+      });
+    });
+
     describe('txn', () => {
       /** Run a one-compare txn that records which branch ran in `out`. */
       async function branchTaken(compare: Compare): Promise<boolean> {
@@ -877,6 +922,10 @@ export function describeKeystoreConformance(
             ['get', () => closed.get(`${closing.prefix}x`)],
             ['range', () => closed.range(closing.prefix)],
             ['snapshot', () => closed.snapshot([{ prefix: closing.prefix }])],
+            [
+              'putAndSnapshot',
+              () => closed.putAndSnapshot({ key: `${closing.prefix}x`, value: 'x' }, []),
+            ],
             ['put', () => closed.put(`${closing.prefix}x`, 'x')],
             ['delete', () => closed.delete(`${closing.prefix}x`)],
             ['txn', () => closed.txn([], [{ type: 'put', key: `${closing.prefix}x`, value: 'x' }])],

@@ -1,5 +1,6 @@
 /** A registry on the test etcd under a fresh prefix, and the pools and hosts tests start from. */
 import type { EtcdKeystore } from '../../src/keystore/etcd-keystore';
+import type { Keystore } from '../../src/keystore/keystore';
 import { KeyLayout } from '../../src/registry/keys';
 import type { Brick } from '../../src/registry/model';
 import { Registry } from '../../src/registry/registry';
@@ -35,7 +36,7 @@ export function bricks(count: number, capacityBytes: bigint, pool: string): Bric
  * one 60 s lease) unless listed in `dead`.
  */
 export async function addHosts(
-  { store, registry }: RegistryFixture,
+  { store, registry }: { store: Keystore; registry: Registry },
   options: {
     pool: string;
     granularity: bigint;

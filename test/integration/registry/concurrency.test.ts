@@ -1,6 +1,7 @@
 /**
  * Many allocations at once from several OS processes against the real etcd: no brick is ever
  * in two sessions, every request that fits succeeds, the rest fail with the capacity error.
+ * And a burst of 50 in one process on a nearly full pool: no conflict ends in a timeout.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,6 +11,8 @@ import { KeyLayout } from '../../../src/registry/keys';
 import { Registry } from '../../../src/registry/registry';
 import { testEtcdStore } from '../../support/test-etcd';
 import type { EtcdKeystore } from '../../../src/keystore/etcd-keystore';
+import { addHosts, openRegistry } from '../../support/registry-fixture';
+import { registryViolations } from '../../support/registry-invariants';
 import { expectUsageConsistent } from '../../support/usage-consistency';
 
 const run = promisify(execFile);
@@ -133,6 +136,46 @@ describe('concurrent allocation from several processes', () => {
     for (const failure of failures) {
       const wanted = Number(/needs (\d)/.exec(failure.message!)![1]);
       expect(free).toBeLessThan(wanted);
+    }
+  }, 120000);
+});
+
+describe('a burst of setups on a nearly full pool, in one process', () => {
+  it('gives every free brick once and fails the rest with the capacity error, never a timeout', async () => {
+    const fixture = openRegistry('burst');
+    const { store, registry } = fixture;
+    try {
+      // 3 hosts × 8 bricks: 50 setups of one brick compete for three usage records.
+      await addHosts(fixture, {
+        pool: 'default',
+        granularity: GRAN,
+        hosts: ['dac1', 'dac2', 'dac3'],
+        bricksPerHost: 8,
+      });
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          registry
+            .createSession({
+              token: String(7000 + i),
+              kind: 'job',
+              owner: { uid: 1000, gid: 1000 },
+              pool: 'default',
+              requestedBytes: GRAN,
+            })
+            .then(
+              () => 'granted',
+              (error: { code?: string; message?: string }) => `${error.code}: ${error.message}`,
+            ),
+        ),
+      );
+      const refused =
+        'E_CAPACITY: pool "default" has 0 free bricks of 1 GiB; this request needs 1 (1 GiB)';
+      expect(outcomes.filter((o) => o !== 'granted' && o !== refused)).toEqual([]);
+      expect(outcomes.filter((o) => o === 'granted')).toHaveLength(24);
+      expect(await registryViolations(store, registry.keys)).toEqual([]);
+    } finally {
+      await store.txn([], [{ type: 'deletePrefix', prefix: fixture.prefix }]);
+      await store.close();
     }
   }, 120000);
 });

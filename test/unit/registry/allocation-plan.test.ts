@@ -71,4 +71,33 @@ describe('planAllocation', () => {
     );
     expect(allocated.reduce((a: number, b: number) => a + b, 0)).toBe(2);
   });
+
+  it('takes the bricks it is given, on an inventory of only their hosts', () => {
+    // Placement chose h2 from the usage records; the inventory holds h2 alone, one brick taken.
+    const partial = inventoryOf(
+      { h2: { bricks: 3, allocated: [0], usageModRevision: 21, aliveCreateRevision: 5 } },
+      30,
+    );
+    const bricks = [
+      { host: 'h2', device: 'nvme2n1' },
+      { host: 'h2', device: 'nvme1n1' },
+    ];
+    const plan = planAllocation(
+      keys,
+      partial,
+      { token: '43', sessionId: 8, pool: 'default', requestedBytes: 2n * GRAN, attempt: 1 },
+      bricks,
+    );
+    expect(plan.bricks).toEqual(bricks);
+    expect(plan.compares).toEqual([
+      { key: keys.allocation('h2', 'nvme2n1'), target: 'createRevision', op: '==', value: 0 },
+      { key: keys.allocation('h2', 'nvme1n1'), target: 'createRevision', op: '==', value: 0 },
+      { key: keys.usage('h2'), target: 'modRevision', op: '==', value: 21 },
+      { key: keys.alive('h2'), target: 'createRevision', op: '==', value: 5 },
+    ]);
+    const usage = plan.ops.find((op) => op.type === 'put' && op.key === keys.usage('h2'));
+    expect(usage?.type === 'put' && JSON.parse(usage.value).pools).toEqual({
+      default: { bricks: 3, allocated: 3 },
+    });
+  });
 });

@@ -1,6 +1,13 @@
 import { CapacityError, NotFoundError } from '../../../src/errors/errors';
 import { brickId, poolViews } from '../../../src/registry/inventory';
-import { chooseBricks, stableHash } from '../../../src/registry/placement';
+import {
+  chooseBricks,
+  devicesOn,
+  placementView,
+  spreadBricks,
+  stableHash,
+  type HostChoice,
+} from '../../../src/registry/placement';
 import { maxSessionHosts } from '../../../src/registry/session-limits';
 import { GRAN, inventory } from '../../support/inventory';
 
@@ -164,6 +171,69 @@ describe('chooseBricks', () => {
         'one buffer can have at most 42 (42 GiB)',
       );
     });
+  });
+});
+
+describe('spreadBricks and devicesOn (placement from usage counts)', () => {
+  const pools = inventory({}).pools;
+  const view = (hosts: HostChoice[], damaged: string[] = []) => ({
+    pools,
+    hosts,
+    damagedHosts: new Set(damaged),
+  });
+  const up = (name: string, free: number): HostChoice => ({
+    name,
+    free,
+    enabled: true,
+    alive: true,
+  });
+
+  it('chooses the hosts chooseBricks chooses, from the free counts alone', () => {
+    const inv = inventory({
+      a: { bricks: 4, allocated: [1] },
+      b: { bricks: 2 },
+      c: { bricks: 3, allocated: [0, 1, 2] },
+      dead: { bricks: 4, alive: false },
+    });
+    const counts = view([up('a', 3), up('b', 2), up('c', 0), { ...up('dead', 4), alive: false }]);
+    for (const seed of ['1', 'x', 'job#3']) {
+      for (const count of [1, 3, 5]) {
+        const hosts = spreadBricks(counts, 'default', count, seed);
+        expect(hosts).toEqual(chooseBricks(inv, 'default', count, seed).map((b) => b.host));
+        expect(devicesOn(inv, 'default', hosts, seed)).toEqual(
+          chooseBricks(inv, 'default', count, seed),
+        );
+      }
+    }
+    expect(spreadBricks(placementView(inv, 'default'), 'default', 5, 'x')).toEqual(
+      spreadBricks(counts, 'default', 5, 'x'),
+    );
+  });
+
+  it('says why the counts fall short, with the same words as chooseBricks', () => {
+    const counts = view(
+      [up('ok', 1), { ...up('down', 2), alive: false }, { ...up('off', 2), enabled: false }],
+      ['bad'],
+    );
+    expect(() => spreadBricks(counts, 'default', 2, 's')).toThrow(
+      new CapacityError(
+        'pool "default" has 1 free brick of 1 GiB; this request needs 2 (2 GiB); hosts down ' +
+          '(no liveness lease): down; drained: off; left out: a record of theirs is damaged: bad',
+      ),
+    );
+    expect(() => spreadBricks(counts, 'fast', 1, 's')).toThrow(
+      new NotFoundError('pool "fast" does not exist (pools: default)'),
+    );
+  });
+
+  it('finds no devices on a host whose records hold fewer free bricks than its count said', () => {
+    const inv = inventory({ a: { bricks: 2, allocated: [0] }, b: { bricks: 1 } });
+    expect(devicesOn(inv, 'default', ['a', 'b'], 's')).toEqual([
+      { host: 'a', device: 'nvme1n1' },
+      { host: 'b', device: 'nvme0n1' },
+    ]);
+    expect(devicesOn(inv, 'default', ['a', 'a'], 's')).toBeUndefined();
+    expect(devicesOn(inv, 'default', ['gone'], 's')).toBeUndefined();
   });
 });
 

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { RecordError } from '../errors/errors';
 import type { KeyReader, Keystore, TxnOp, Watch } from '../keystore/keystore';
 import type { KeyLayout } from './keys';
-import { EventRecord } from './model';
+import { EventRecord } from './record-codecs';
 import { decodeRecord, encodeRecord } from './record-codec';
 
 const HOUR_MS = 3600 * 1000;

@@ -13,14 +13,8 @@ import { AGAIN, casLoop } from './cas-loop';
 import type { HostRegistry } from './host-registry';
 import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
-import {
-  HostRecord,
-  HostUsageRecord,
-  SCHEMA_VERSION,
-  SessionRecord,
-  type AccessMode,
-  type StageRequest,
-} from './model';
+import type { AccessMode, StageRequest } from './model';
+import { HostRecord, HostUsageRecord, SCHEMA_VERSION, SessionRecord } from './record-codecs';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
 import type { RegistryReader } from './registry-reader';
 import {

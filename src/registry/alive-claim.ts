@@ -13,7 +13,7 @@
 import { ContentionError, HostOwnedError } from '../errors/errors';
 import type { Keystore, LeaseId, Watch } from '../keystore/keystore';
 import type { KeyLayout } from './keys';
-import { AliveRecord, SCHEMA_VERSION } from './model';
+import { AliveRecord, SCHEMA_VERSION } from './record-codecs';
 import { decodeRecord, encodeRecord } from './record-codec';
 
 /** Who claims the host, written into the liveness record. */

@@ -9,7 +9,8 @@ import type { Compare, TxnOp } from '../keystore/keystore';
 import { ceilDiv } from '../units/bytes';
 import { allocatedDevices, hostUsage, type Inventory } from './inventory';
 import type { KeyLayout } from './keys';
-import { AllocationRecord, HostUsageRecord, SCHEMA_VERSION, type BrickRef } from './model';
+import type { BrickRef } from './model';
+import { AllocationRecord, HostUsageRecord, SCHEMA_VERSION } from './record-codecs';
 import { chooseBricks } from './placement';
 import { encodeRecord } from './record-codec';
 

@@ -11,7 +11,7 @@ import { AGAIN, casLoop } from './cas-loop';
 import type { HostRegistry } from './host-registry';
 import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
-import { AllocationRecord, HostRecord, HostUsageRecord } from './model';
+import { AllocationRecord, HostRecord, HostUsageRecord } from './record-codecs';
 import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
 
 /** One brick of a session torn down by force, still to be wiped. */

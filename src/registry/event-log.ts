@@ -15,7 +15,7 @@ import { RecordError } from '../errors/errors';
 import type { KeyReader, Keystore, TxnOp, Watch } from '../keystore/keystore';
 import { MAX_TXN_OPS } from '../keystore/txn-limits';
 import type { KeyLayout } from './keys';
-import { EventRecord } from './model';
+import { EventRecord } from './record-codecs';
 import { decodeRecord, encodeRecord } from './record-codec';
 
 const HOUR_MS = 3600 * 1000;

@@ -11,7 +11,7 @@ import { RecordError } from '../errors/errors';
 import type { Compare, KeyValue, Keystore, TxnOp } from '../keystore/keystore';
 import { AGAIN, casLoop } from './cas-loop';
 import type { KeyLayout } from './keys';
-import { AllocationRecord, type SessionRecord } from './model';
+import { AllocationRecord, type SessionRecord } from './record-codecs';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
 import type { RegistryReader } from './registry-reader';
 import type { SummaryIndex } from './summary-index';

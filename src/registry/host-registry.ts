@@ -11,6 +11,7 @@ import { claimAlive, watchAliveKey, type AliveHolder, type AliveKeyChange } from
 import { AGAIN, casLoop } from './cas-loop';
 import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
+import type { Brick } from './model';
 import {
   AliveRecord,
   AllocationRecord,
@@ -18,8 +19,7 @@ import {
   HostUsageRecord,
   PoolRecord,
   SCHEMA_VERSION,
-  type Brick,
-} from './model';
+} from './record-codecs';
 import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
 import type { RegistryReader } from './registry-reader';
 

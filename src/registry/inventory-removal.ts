@@ -7,7 +7,7 @@ import { ConflictError, NotFoundError } from '../errors/errors';
 import type { Compare, Keystore, TxnOp } from '../keystore/keystore';
 import { AGAIN, casLoop } from './cas-loop';
 import type { KeyLayout } from './keys';
-import { AliveRecord, AllocationRecord } from './model';
+import { AliveRecord, AllocationRecord } from './record-codecs';
 import { decodeOrUndefined } from './record-codec';
 import type { RegistryReader } from './registry-reader';
 

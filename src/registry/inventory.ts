@@ -16,7 +16,7 @@ import {
   type AllocationRecord as Allocation,
   type HostRecord as Host,
   type PoolRecord as Pool,
-} from './model';
+} from './record-codecs';
 import { byName, emptyPoolView, type PoolView } from './pool-view';
 import { decodeRecord } from './record-codec';
 

@@ -4,6 +4,10 @@
  * Records are JSON. Byte counts are bigint in code and decimal strings in JSON (pools reach
  * beyond 2^53 bytes). Every stored record carries `schemaVersion`, so a record written by
  * another version of this software is recognised and reported, never misread.
+ *
+ * These schemas are the one definition of the records; the registry reads and writes records
+ * with the zod-free codecs that scripts/gen-record-decoders.js generates from them
+ * (record-codecs.ts), so that no CLI call loads zod. Only dacd's settings use zod at run time.
  */
 import { z } from 'zod';
 import {
@@ -24,10 +28,20 @@ const schemaVersion = z.literal(SCHEMA_VERSION, {
   error: (issue) => schemaVersionMessage(issue.input, SCHEMA_VERSION),
 });
 
-// Every check carries its own message: the generated zod-free decoders (slurm-records.ts)
-// give the same one, and refuse to be generated from a check without one.
-const matching = (pattern: Pattern) =>
-  z.string({ error: 'must be a string' }).regex(pattern.regex, pattern.message);
+// Every check carries its own message: the generated zod-free codecs (record-codecs.ts) give
+// the same one, and refuse to be generated from a check without one.
+const string = () => z.string({ error: 'must be a string' });
+
+const matching = (pattern: Pattern) => string().regex(pattern.regex, pattern.message);
+
+/** Free text of at most `max` characters (code points, as zod counts them). */
+const textOf = (max: number) => string().max(max, { error: `must be at most ${max} characters` });
+
+/** Text of 1 to `max` characters. */
+const nonEmpty = (max?: number) => {
+  const text = string().min(1, { error: 'must not be empty' });
+  return max === undefined ? text : text.max(max, { error: `must be at most ${max} characters` });
+};
 
 function integer(minimum: 0 | 1) {
   const error = minimum === 1 ? 'must be a positive integer' : 'must be a non-negative integer';
@@ -75,7 +89,7 @@ export const PoolRecord = object({
 });
 export type PoolRecord = z.output<typeof PoolRecord>;
 
-/** What `pools` and `job_process` read of a pool (see slurm-records.ts). */
+/** What `pools` and `job_process` read of a pool (their codec reads only these fields). */
 export const SlurmPool = PoolRecord.pick({
   schemaVersion: true,
   name: true,
@@ -95,9 +109,9 @@ export const HostRecord = object({
   name: HostName,
   /** False when an operator drained the host: it gets no new allocations. */
   enabled: flag,
-  drainReason: z.string().max(500).optional(),
+  drainReason: textOf(500).optional(),
   /** Who drained it (`dacctl hosts drain`), and when (epoch seconds); absent in older records. */
-  drainedBy: z.string().max(200).optional(),
+  drainedBy: textOf(200).optional(),
   drainedAt: Epoch.optional(),
   bricks: listOf(Brick),
   updatedAt: Epoch,
@@ -132,7 +146,7 @@ export const AliveRecord = object({
   since: Epoch,
   pid: Id.optional(),
   /** The machine the daemon runs on (`os.hostname()`); absent in records of older versions. */
-  machine: z.string().min(1).max(255).optional(),
+  machine: nonEmpty(255).optional(),
 });
 export type AliveRecord = z.output<typeof AliveRecord>;
 
@@ -148,16 +162,7 @@ export const AllocationRecord = object({
    * session is gone, and the brick stays allocated until the host's dacd has wiped it and
    * deleted this record. Who did it, why and when (epoch seconds); absent in older records.
    */
-  wipe: object({
-    by: z
-      .string({ error: 'must be a string' })
-      .max(200, { error: 'must be at most 200 characters' }),
-    reason: z
-      .string({ error: 'must be a string' })
-      .min(1, { error: 'must not be empty' })
-      .max(500, { error: 'must be at most 500 characters' }),
-    at: Epoch,
-  }).optional(),
+  wipe: object({ by: textOf(200), reason: nonEmpty(500), at: Epoch }).optional(),
 });
 export type AllocationRecord = z.output<typeof AllocationRecord>;
 
@@ -172,8 +177,8 @@ export const PhaseStatus = oneOf(['InProgress', 'Completed', 'Error']);
 export type PhaseStatus = z.output<typeof PhaseStatus>;
 
 export const StageRequest = object({
-  source: z.string().min(1),
-  destination: z.string().min(1),
+  source: nonEmpty(),
+  destination: nonEmpty(),
   type: oneOf(['file', 'directory', 'list']),
 });
 export type StageRequest = z.output<typeof StageRequest>;
@@ -213,20 +218,23 @@ export const SessionRecord = object({
   /** What the CLI wants. */
   desired: Phase,
   /** What dacd last reported. */
-  observed: z
-    .object({
-      phase: Phase,
-      status: PhaseStatus,
-      message: z.string().optional(),
-      updatedAt: Epoch,
-    })
-    .nullable(),
+  observed: object({
+    phase: Phase,
+    status: PhaseStatus,
+    message: string().optional(),
+    updatedAt: Epoch,
+  }).nullable(),
   /** Milliseconds since the epoch at which each phase started and finished. */
   timings: z.partialRecord(
     Phase,
     object({ startedAt: Epoch.optional(), finishedAt: Epoch.optional() }),
+    {
+      // The other issue of a record of an enum is a key outside it (zod's unrecognized_keys).
+      error: (issue) =>
+        issue.code === 'invalid_type' ? 'must be an object' : 'has a key that is not a phase',
+    },
   ),
-  lastError: object({ message: z.string(), detail: z.string().optional(), at: Epoch }).nullable(),
+  lastError: object({ message: string(), detail: string().optional(), at: Epoch }).nullable(),
   /** Teardown was requested with --hurry: skip stage-out. */
   hurry: flag,
   /**
@@ -236,22 +244,20 @@ export const SessionRecord = object({
    * `startedAt` (epoch milliseconds) is when the stage started. All three are absent in
    * records of older versions.
    */
-  transfer: z
-    .object({
-      phase: oneOf(['DataIn', 'DataOut']),
-      bytes: Bytes,
-      files: Count,
-      totalBytes: Bytes.optional(),
-      totalFiles: Count.optional(),
-      startedAt: Epoch.optional(),
-      done: flag,
-      updatedAt: Epoch,
-    })
-    .optional(),
+  transfer: object({
+    phase: oneOf(['DataIn', 'DataOut']),
+    bytes: Bytes,
+    files: Count,
+    totalBytes: Bytes.optional(),
+    totalFiles: Count.optional(),
+    startedAt: Epoch.optional(),
+    done: flag,
+    updatedAt: Epoch,
+  }).optional(),
 });
 export type SessionRecord = z.output<typeof SessionRecord>;
 
-/** What the read-only Slurm calls read of a session (see slurm-records.ts). */
+/** What the read-only Slurm calls read of a session (their codec reads only these fields). */
 export const SlurmSession = SessionRecord.pick({
   schemaVersion: true,
   id: true,
@@ -293,8 +299,8 @@ export const EventRecord = object({
   uid: Count.optional(),
   host: HostName.optional(),
   /** Who did it, when an operator or a daemon did (`alice`, `dacd on dac1`). */
-  by: z.string().max(200).optional(),
-  message: z.string({ error: 'must be a string' }).max(2000),
+  by: textOf(200).optional(),
+  message: textOf(2000),
 });
 export type EventRecord = z.output<typeof EventRecord>;
 

@@ -2,14 +2,14 @@
  * The pool table Slurm polls (`pools`) and `job_process` checks against, from one snapshot of
  * the small parts of the inventory: pool records, host usage records, the keys of the liveness
  * records and the number of host records.
- * Pure, and free of zod (see `slurm-records.ts`).
+ * Pure, and free of zod (see `record-codecs.ts`).
  */
 import { RecordError, RecordIdentityError } from '../errors/errors';
 import type { RangeSpec, SnapshotResult } from '../keystore/keystore';
 import type { KeyLayout } from './keys';
 import { byName, emptyPoolView, type PoolView } from './pool-view';
 import { largestSession } from './session-limits';
-import { decodeHostUsage, decodeSlurmPool } from './slurm-records';
+import { HostUsageRecord, SlurmPool } from './record-codecs';
 
 /** The pool table, and the hosts left out of it. */
 export interface PoolTable {
@@ -101,7 +101,7 @@ export function poolTable(
     const name = childName(kv.key, keys.pools());
     if (name === undefined) continue;
     try {
-      const pool = decodeSlurmPool(kv.key, kv.value);
+      const pool = SlurmPool.decode(kv.key, kv.value);
       if (pool.name !== name) throw new RecordIdentityError(kv.key, 'name', pool.name);
       views.set(pool.name, emptyPoolView(pool));
     } catch (error) {
@@ -123,9 +123,9 @@ export function poolTable(
     // Keys are unique, and each names its host: no host is counted twice. A host whose usage
     // record cannot be read has one all the same.
     counted += 1;
-    let usage: ReturnType<typeof decodeHostUsage>;
+    let usage: HostUsageRecord;
     try {
-      usage = decodeHostUsage(kv.key, kv.value);
+      usage = HostUsageRecord.decode(kv.key, kv.value);
       if (usage.host !== host) throw new RecordIdentityError(kv.key, 'host', usage.host);
     } catch (error) {
       if (!(error instanceof RecordError)) throw error;

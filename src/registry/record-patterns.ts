@@ -1,6 +1,6 @@
 /**
  * The text patterns of stored names and numbers, with their messages, used by the zod schemas
- * of `model.ts` (from which the zod-free decoders of `slurm-records.ts` are generated), and the
+ * of `model.ts` (from which the zod-free codecs of `record-codecs.ts` are generated), and the
  * message for a record of another schema version, which the generated decoders give too.
  */
 

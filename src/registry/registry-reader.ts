@@ -8,7 +8,7 @@ import { NotFoundError, RecordError } from '../errors/errors';
 import { readEvents, type EventRead } from './event-log';
 import { buildInventory, poolViews, type Inventory } from './inventory';
 import type { KeyLayout } from './keys';
-import { PoolRecord, type SessionRecord } from './model';
+import { PoolRecord, type SessionRecord } from './record-codecs';
 import type { PoolView } from './pool-view';
 import { decodeRecord } from './record-codec';
 import { decodeSession, decodeStoredSession, type StoredSession } from './session-codec';

@@ -26,7 +26,7 @@ import {
   type HostRecord,
   type PoolRecord,
   type SessionRecord,
-} from './model';
+} from './record-codecs';
 import { sessionEvents } from './session-events';
 import type { AliveHolder, AliveKeyChange } from './alive-claim';
 import { RegistryReader, type StoredSession } from './registry-reader';

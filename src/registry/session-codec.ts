@@ -1,11 +1,11 @@
 /**
  * The one place a stored session record is read and written: every reader of sessions (the
  * registry's reads and watches, the session store's updates, the summary index's rebuild)
- * decodes through here, with model.ts's schema. The Slurm calls' zod-free decoder of the same
- * record is generated from that schema (slurm-records.ts).
+ * decodes through here, with the codec generated from model.ts's schema (record-codecs.ts). The
+ * Slurm calls read the fields they need with the codec of `SlurmSession`.
  */
 import type { KeyValue } from '../keystore/keystore';
-import { SessionRecord } from './model';
+import { SessionRecord } from './record-codecs';
 import { decodeOrUndefined, decodeRecord, encodeRecord } from './record-codec';
 
 /** A session record with the revision it was read at, for compare-and-swap. */

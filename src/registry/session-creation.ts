@@ -33,19 +33,13 @@ import { AGAIN, casLoop } from './cas-loop';
 import type { EventLog } from './event-log';
 import { buildInventory, isHostUsable } from './inventory';
 import type { KeyLayout } from './keys';
-import {
-  PoolRecord,
-  SCHEMA_VERSION,
-  type AccessMode,
-  type SessionRecord,
-  type StageRequest,
-} from './model';
+import type { AccessMode, StageRequest } from './model';
+import { HostUsageRecord, PoolRecord, SCHEMA_VERSION, type SessionRecord } from './record-codecs';
 import { devicesOn, placementView, spreadBricks, type HostChoice } from './placement';
 import { decodeOrUndefined } from './record-codec';
 import { decodeSession, encodeSession } from './session-codec';
 import { childName } from './pool-table';
 import { sessionEvents } from './session-events';
-import { decodeHostUsage } from './slurm-records';
 import type { SummaryIndex } from './summary-index';
 
 /** What `createSession` needs to know. */
@@ -256,7 +250,7 @@ export class SessionCreation {
     view.damagedHosts.delete(host);
     if (!kv) return; // removed, or registered by a version without usage records
     try {
-      const usage = decodeHostUsage(kv.key, kv.value);
+      const usage = HostUsageRecord.decode(kv.key, kv.value);
       if (usage.host !== host) throw new RecordIdentityError(kv.key, 'host', usage.host);
       const counts = Object.hasOwn(usage.pools, pool) ? usage.pools[pool] : undefined;
       const free = counts ? Math.max(0, counts.bricks - counts.allocated) : 0;

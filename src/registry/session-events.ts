@@ -3,7 +3,7 @@
  * reported, released. Pure; transfer counts and other updates within a state make none.
  */
 import { formatBytes } from '../units/bytes';
-import { SCHEMA_VERSION, type EventRecord, type SessionRecord } from './model';
+import { SCHEMA_VERSION, type EventRecord, type SessionRecord } from './record-codecs';
 
 function about(session: SessionRecord, atMs: number) {
   return {

@@ -13,7 +13,7 @@ import type { EventLog } from './event-log';
 import type { HostRegistry } from './host-registry';
 import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
-import { HostRecord, HostUsageRecord, SessionRecord } from './model';
+import { HostRecord, HostUsageRecord, SessionRecord } from './record-codecs';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
 import { exactly, SessionCreation, type NewSession } from './session-creation';
 import { sessionEvents } from './session-events';

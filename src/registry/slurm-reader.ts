@@ -6,7 +6,6 @@
  */
 import { DacError, RecordError } from '../errors/errors';
 import type { KeyReader, RangeSpec } from '../keystore/keystore';
-import type { SessionSummary, SlurmSession } from './model';
 import type { KeyLayout } from './keys';
 import {
   poolCapacities,
@@ -17,7 +16,7 @@ import {
   type PoolTable,
 } from './pool-table';
 import { summaryBucketOf } from './session-summary';
-import { decodeSlurmSession, decodeSummaryBucket } from './slurm-records';
+import { SlurmSession, SummaryBucketRecord, type SessionSummary } from './record-codecs';
 
 /** The ranges of the snapshot `sessionSummaries` reads: the buckets, and the sessions' count. */
 export function sessionSummaryRanges(keys: KeyLayout): RangeSpec[] {
@@ -55,7 +54,7 @@ export class SlurmReader {
     const byToken = new Map<string, SessionSummary>();
     for (const kv of kvs) {
       const bucket = kv.key.slice(prefix.length);
-      const { summaries } = decodeSummaryBucket(kv.key, kv.value);
+      const { summaries } = SummaryBucketRecord.decode(kv.key, kv.value);
       for (let i = 0; i < summaries.length; i += 1) {
         const summary = summaries[i]!;
         const { token } = summary;
@@ -85,7 +84,7 @@ export class SlurmReader {
   async session(token: string): Promise<SlurmSession | undefined> {
     const key = this.keys.session(token);
     const kv = await this.reader.get(key);
-    return kv ? decodeSlurmSession(kv.key, kv.value) : undefined;
+    return kv ? SlurmSession.decode(kv.key, kv.value) : undefined;
   }
 }
 

@@ -10,7 +10,12 @@ import type { Compare, KeyValue, Keystore, TxnOp, Watch } from '../keystore/keys
 import { MAX_TXN_OPS } from '../keystore/txn-limits';
 import { AGAIN, casLoop } from './cas-loop';
 import type { KeyLayout } from './keys';
-import { SCHEMA_VERSION, SessionRecord, SessionSummary, SummaryBucketRecord } from './model';
+import {
+  SCHEMA_VERSION,
+  SessionRecord,
+  SessionSummary,
+  SummaryBucketRecord,
+} from './record-codecs';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
 import { readableSession } from './session-codec';
 import {

@@ -5,7 +5,7 @@
  */
 import type { Keystore, Lease, Watch } from '../../src/keystore/keystore';
 import type { Phase, SessionRecord } from '../../src/registry/model';
-import { SessionRecord as SessionSchema } from '../../src/registry/model';
+import { SessionRecord as SessionSchema } from '../../src/registry/record-codecs';
 import { decodeRecord } from '../../src/registry/record-codec';
 import type { Registry } from '../../src/registry/registry';
 

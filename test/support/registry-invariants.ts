@@ -14,7 +14,7 @@ import {
   SessionRecord,
   SummaryBucketRecord,
   type SessionSummary,
-} from '../../src/registry/model';
+} from '../../src/registry/record-codecs';
 import { decodeRecord } from '../../src/registry/record-codec';
 import { summariseSession, summaryBucketOf } from '../../src/registry/session-summary';
 

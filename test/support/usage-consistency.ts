@@ -4,7 +4,7 @@
  */
 import type { Keystore } from '../../src/keystore/keystore';
 import { allocatedDevices, hostUsage } from '../../src/registry/inventory';
-import { HostUsageRecord } from '../../src/registry/model';
+import { HostUsageRecord } from '../../src/registry/record-codecs';
 import { decodeRecord } from '../../src/registry/record-codec';
 import type { Registry } from '../../src/registry/registry';
 

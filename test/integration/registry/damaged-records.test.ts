@@ -6,7 +6,7 @@
  * never held by its damaged usage record.
  */
 import { RecordError } from '../../../src/errors/errors';
-import { HostUsageRecord } from '../../../src/registry/model';
+import { HostUsageRecord } from '../../../src/registry/record-codecs';
 import { decodeRecord } from '../../../src/registry/record-codec';
 import { summaryBucketOf } from '../../../src/registry/session-summary';
 import { SlurmReader } from '../../../src/registry/slurm-reader';

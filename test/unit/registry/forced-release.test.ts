@@ -8,7 +8,7 @@ import { CapacityError, NotFoundError } from '../../../src/errors/errors';
 import { MemoryKeystore } from '../../../src/keystore/memory-keystore';
 import { readEvents } from '../../../src/registry/event-log';
 import { KeyLayout } from '../../../src/registry/keys';
-import { AllocationRecord } from '../../../src/registry/model';
+import { AllocationRecord } from '../../../src/registry/record-codecs';
 import { decodeRecord } from '../../../src/registry/record-codec';
 import { Registry, type PendingWipe } from '../../../src/registry/registry';
 import { SlurmReader } from '../../../src/registry/slurm-reader';

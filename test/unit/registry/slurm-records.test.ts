@@ -5,8 +5,14 @@
  */
 import { RecordError } from '../../../src/errors/errors';
 import { PoolRecord, SessionRecord } from '../../../src/registry/model';
-import { decodeRecord, encodeRecord } from '../../../src/registry/record-codec';
-import { decodeSlurmPool, decodeSlurmSession } from '../../../src/registry/slurm-records';
+import { SlurmPool, SlurmSession } from '../../../src/registry/record-codecs';
+import {
+  zodDecodeRecord as decodeRecord,
+  zodEncodeRecord as encodeRecord,
+} from '../../support/zod-records';
+
+const { decode: decodeSlurmPool } = SlurmPool;
+const { decode: decodeSlurmSession } = SlurmSession;
 import { sessionRecord } from '../../support/session-record';
 
 const KEY = '/t/sessions/4242';

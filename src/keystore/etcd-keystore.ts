@@ -49,6 +49,7 @@ import type {
   SnapshotResult,
   TxnOp,
   TxnResult,
+  TxnSnapshotResult,
   Watch,
   WatchListener,
   WatchOptions,
@@ -281,23 +282,30 @@ export class EtcdKeystore implements Keystore {
     return snapshotOf(ranges, response.responses, Number(response.header.revision));
   }
 
-  async putAndSnapshot(
-    put: { key: string; value: string },
+  async txnAndSnapshot(
+    compares: Compare[],
+    onSuccess: TxnOp[],
     ranges: readonly RangeSpec[],
-  ): Promise<SnapshotResult> {
+  ): Promise<TxnSnapshotResult> {
     checkSnapshotRanges(ranges);
-    checkTxnSize(0, ranges.length + 1, 0);
-    // The ranges follow the put in one transaction: they are read at its revision, the
-    // revision of the answer's header (the transaction's only write).
+    checkTxnSize(compares.length, onSuccess.length + ranges.length, ranges.length);
+    // The ranges follow the writes, so they see them; they are the failure branch too.
     const request: TxnRequest = {
-      compare: [],
-      success: [toRpcOp({ type: 'put', ...put }), ...ranges.map(toRangeOp)],
+      compare: compares.map(toRpcCompare),
+      success: [...onSuccess.map(toRpcOp), ...ranges.map(toRangeOp)],
+      failure: ranges.map(toRangeOp),
     };
     const response = await this.call(
-      `put ${put.key} and snapshot ${ranges.map((range) => range.prefix).join(',')}`,
+      `txn on ${compares.map((c) => c.key).join(',')} and snapshot ${ranges.map((range) => range.prefix).join(',')}`,
       () => this.client.kv.txn(request),
     );
-    return snapshotOf(ranges, response.responses.slice(1), Number(response.header.revision));
+    const reads = response.succeeded
+      ? response.responses.slice(onSuccess.length)
+      : response.responses;
+    return {
+      ...snapshotOf(ranges, reads, Number(response.header.revision)),
+      succeeded: response.succeeded,
+    };
   }
 
   async put(key: string, value: string, options?: PutOptions): Promise<number> {

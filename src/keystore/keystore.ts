@@ -124,6 +124,12 @@ export interface SnapshotResult {
   revision: number;
 }
 
+/** What `txnAndSnapshot` answers: its snapshot, and whether the compares held. */
+export interface TxnSnapshotResult extends SnapshotResult {
+  /** True if every compare held and the writes were applied. */
+  succeeded: boolean;
+}
+
 /**
  * Reading only: what the read-only Slurm calls (`pools`, `show_sessions`, ...) need. Every
  * method rejects with a `DacError` subclass on failure (`StoreUnavailableError` when the store
@@ -161,14 +167,18 @@ export interface Keystore extends KeyReader {
    */
   txn(compares: Compare[], onSuccess: TxnOp[], onFailure?: TxnOp[]): Promise<TxnResult>;
   /**
-   * One transaction without compares: put `put`, then read `ranges` (as `snapshot` reads them)
-   * at the put's revision, so the reads see the put. `revision` is the put's revision. What a
-   * write that needs a unique number (its revision) and a consistent read does in one request.
+   * One transaction: if every compare holds, apply `onSuccess`; then, either way, read `ranges`
+   * (as `snapshot` reads them) at the transaction's revision. When it succeeded the reads see
+   * its writes and `revision` is theirs; when a compare failed nothing is written and the reads
+   * show what it failed on. In one request: a write that needs a unique number (its revision)
+   * and a consistent read; a write followed by a watch from its revision of keys it read; a
+   * retry after a conflict without another read.
    */
-  putAndSnapshot(
-    put: { key: string; value: string },
+  txnAndSnapshot(
+    compares: Compare[],
+    onSuccess: TxnOp[],
     ranges: readonly RangeSpec[],
-  ): Promise<SnapshotResult>;
+  ): Promise<TxnSnapshotResult>;
   /** Watch every key starting with `prefix`. Resolves once the watch is established. */
   watchPrefix(prefix: string, listener: WatchListener, options?: WatchOptions): Promise<Watch>;
   /** Grant a lease with the given time-to-live in whole seconds. */

@@ -21,6 +21,7 @@ import type {
   SnapshotResult,
   TxnOp,
   TxnResult,
+  TxnSnapshotResult,
   Watch,
   WatchEvent,
   WatchListener,
@@ -198,18 +199,23 @@ export class MemoryKeystore implements Keystore {
     };
   }
 
-  async putAndSnapshot(
-    put: { key: string; value: string },
+  async txnAndSnapshot(
+    compares: Compare[],
+    onSuccess: TxnOp[],
     ranges: readonly RangeSpec[],
-  ): Promise<SnapshotResult> {
+  ): Promise<TxnSnapshotResult> {
     this.ensureOpen();
-    // etcd counts the put with the ranges against --max-txn-ops.
+    // The ranges are ops of both branches: etcd counts them against --max-txn-ops.
     checkSnapshotRanges(ranges);
-    checkTxnSize(0, ranges.length + 1, 0);
-    const op: TxnOp = { type: 'put', key: put.key, value: put.value };
-    validateOps([op]);
-    this.applyWrites([op]);
-    return this.snapshot(ranges);
+    checkTxnSize(compares.length, onSuccess.length + ranges.length, ranges.length);
+    for (const compare of compares) validateCompare(compare);
+    validateOps(onSuccess);
+    const succeeded = compares.every((compare) => this.holds(compare));
+    if (succeeded) {
+      this.checkLeases(onSuccess);
+      this.applyWrites(onSuccess);
+    }
+    return { ...(await this.snapshot(ranges)), succeeded };
   }
 
   async put(key: string, value: string, options?: PutOptions): Promise<number> {

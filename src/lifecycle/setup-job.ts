@@ -58,7 +58,7 @@ export async function setupJob(
     }
   }
 
-  const { session, created } = await registry.createSession({
+  const created = await registry.createSession({
     token: request.token,
     kind: 'job',
     owner: request.owner,
@@ -71,8 +71,9 @@ export async function setupJob(
     reconciler,
     ...(request.computeHosts ? { computeHosts: request.computeHosts } : {}),
   });
-  if (!created) refuseDifferentRepeat(session, request);
-  return waitForPhase(registry, request.token, 'Setup', options);
+  if (!created.created) refuseDifferentRepeat(created.session, request);
+  // The wait starts where the creation's transaction left it: nothing is read again.
+  return waitForPhase(registry, request.token, 'Setup', options, created);
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 } from '../errors/errors';
 import type { Watch } from '../keystore/keystore';
 import type { Phase, SessionRecord } from '../registry/model';
-import type { Registry, StoredSession } from '../registry/registry';
+import type { Registry, StoredSession, WaitPoint } from '../registry/registry';
 import { isPhaseDone, PHASE_ACTION } from './phases';
 
 export interface WaitOptions {
@@ -43,22 +43,38 @@ function seconds(ms: number): string {
 /**
  * Resolve with the session once `phase` is done. Rejects with StepFailedError (dacd's
  * message), HostDownError, DeadlineError, or NotFoundError if the session disappears.
+ * `from`: the session as just written or read, and what was known then (see WaitPoint);
+ * without it the session is read first.
  */
 export async function waitForPhase(
   registry: Registry,
   token: string,
   phase: Phase,
   options: WaitOptions,
+  from?: WaitPoint,
 ): Promise<SessionRecord> {
-  const first = await registry.getSession(token);
-  if (!first) throw new NotFoundError(`session ${token} disappeared while ${PHASE_ACTION[phase]}`);
-  const verdict = judge(first.record, phase);
-  if (verdict === 'done') return first.record;
+  let point = from;
+  if (!point) {
+    const first = await registry.getSession(token);
+    if (!first) {
+      throw new NotFoundError(`session ${token} disappeared while ${PHASE_ACTION[phase]}`);
+    }
+    point = { session: first.record, revision: first.modRevision };
+  }
+  const verdict = judge(point.session, phase);
+  if (verdict === 'done') return point.session;
   if (verdict instanceof Error) throw verdict;
-  const host = first.record.reconciler;
+  const host = point.session.reconciler;
+  const { revision, hostAlive } = point;
 
   const watches: Watch[] = [];
   const timers: NodeJS.Timeout[] = [];
+  let finished = false;
+  // A watch that is established once the wait has ended is closed at once.
+  const track = (watch: Watch): void => {
+    if (finished) void watch.close();
+    else watches.push(watch);
+  };
   try {
     return await new Promise<SessionRecord>((resolve, reject) => {
       const fail = (error: unknown) => reject(error);
@@ -99,17 +115,23 @@ export async function waitForPhase(
         );
         timers.push(graceTimer);
       };
+      // Both watches are opened together, from what is known at `revision`.
       const start = async () => {
-        watches.push(await registry.watchSession(token, first.modRevision + 1, onSession, fail));
-        if (host) {
-          const { alive, revision } = await registry.hostAlive(host);
-          watches.push(await registry.watchHostLiveness(host, revision + 1, onLiveness));
-          onLiveness(alive);
-        }
+        const liveness = host === null ? undefined : await livenessFrom(host);
+        const opened = await Promise.allSettled([
+          registry.watchSession(token, revision + 1, onSession, fail).then(track),
+          liveness &&
+            registry.watchHostLiveness(host!, liveness.revision + 1, onLiveness).then(track),
+        ]);
+        for (const result of opened) if (result.status === 'rejected') throw result.reason;
+        if (liveness) onLiveness(liveness.alive);
       };
+      const livenessFrom = async (name: string) =>
+        hostAlive === undefined ? registry.hostAlive(name) : { alive: hostAlive, revision };
       start().catch(fail);
     });
   } finally {
+    finished = true;
     for (const timer of timers) clearTimeout(timer);
     await Promise.all(watches.map((watch) => watch.close()));
   }

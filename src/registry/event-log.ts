@@ -52,6 +52,9 @@ export async function readEvents(
 ): Promise<EventRead> {
   const hours = hoursBetween(sinceMs, nowMs);
   const result: EventRead = { events: [], damaged: [], revision: 0 };
+  // Keys sort by time in ms, then by a random suffix: events of the same millisecond are put
+  // in the order they were written (their revisions).
+  const written: { event: EventRecord; revision: number }[] = [];
   for (let i = 0; i < hours.length; i += OPS_PER_TXN) {
     const ranges = hours
       .slice(i, i + OPS_PER_TXN)
@@ -61,13 +64,15 @@ export async function readEvents(
     for (const kv of snapshot.ranges.flat()) {
       try {
         const event = decodeRecord(EventRecord, kv.key, kv.value);
-        if (event.at >= sinceMs) result.events.push(event);
+        if (event.at >= sinceMs) written.push({ event, revision: kv.modRevision });
       } catch (error) {
         if (!(error instanceof RecordError)) throw error;
         result.damaged.push(error);
       }
     }
   }
+  written.sort((a, b) => a.event.at - b.event.at || a.revision - b.revision);
+  result.events = written.map((entry) => entry.event);
   return result;
 }
 

@@ -30,12 +30,19 @@ import {
 import { sessionEvents } from './session-events';
 import type { AliveHolder, AliveKeyChange } from './alive-claim';
 import { RegistryReader, type StoredSession } from './registry-reader';
-import { SessionStore, type NewSession, type SessionsListener } from './session-store';
+import {
+  SessionStore,
+  type CreatedSession,
+  type NewSession,
+  type SessionsListener,
+} from './session-store';
+import type { WaitPoint } from './wait-point';
 import { SummaryIndex } from './summary-index';
 
 export type { StoredSession } from './registry-reader';
 export type { HostRegistration } from './host-registry';
-export type { NewSession, SessionsListener } from './session-store';
+export type { CreatedSession, NewSession, SessionsListener } from './session-store';
+export type { WaitPoint } from './wait-point';
 export type { AliveHolder, AliveKeyChange } from './alive-claim';
 export type { ForcedRelease, ForcedReleaseRequest } from './forced-release';
 export type { PendingWipe } from './brick-wipes';
@@ -201,7 +208,7 @@ export class Registry extends RegistryReader {
   }
 
   /** See SessionStore.createSession; a new session is recorded in the history. */
-  createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+  createSession(request: NewSession): Promise<CreatedSession> {
     return this.sessionStore.createSession(request);
   }
 
@@ -211,6 +218,14 @@ export class Registry extends RegistryReader {
     change: (session: SessionRecord) => SessionRecord,
   ): Promise<SessionRecord> {
     return this.sessionStore.updateSession(token, change);
+  }
+
+  /** See SessionStore.changeSessionForWait; recorded in the history as updateSession is. */
+  changeSessionForWait(
+    token: string,
+    change: (session: SessionRecord) => SessionRecord | Promise<SessionRecord>,
+  ): Promise<WaitPoint & { written: boolean }> {
+    return this.sessionStore.changeSessionForWait(token, change);
   }
 
   /** See SessionStore.releaseSession; the release is recorded in the history. */

@@ -3,7 +3,7 @@
  * transaction, in three requests to etcd when nobody competes, whatever the size of the
  * inventory:
  *
- * 1. one transaction (`putAndSnapshot`) takes the session's id (the revision of the counter's
+ * 1. one transaction (`txnAndSnapshot`) takes the session's id (the revision of the counter's
  *    write) and reads the session key (a repeated setup gets the session that exists), the
  *    session's summary bucket, the pool records, every host's usage record (its bricks and how
  *    many are allocated, per pool: a few dozen bytes) and the keys of the liveness records;
@@ -11,8 +11,12 @@
  *    reads the chosen hosts' records, allocations and liveness records to pick the devices;
  * 3. the transaction of allocation-plan.ts, which compares everything it relied on.
  *
- * On conflict, one snapshot reads again what the transaction compared, but the allocation keys:
- * the session key, the bucket, and the chosen hosts' usage records and liveness keys. If only
+ * The transaction reads, in both of its branches, the serving host's liveness key (the wait
+ * for the setup starts from the transaction's revision with no read of its own) and what it
+ * compared but the allocation keys: the session key, the bucket, and the chosen hosts' usage
+ * records and liveness keys. On conflict those are what the next attempt starts from, with no
+ * request of its own (a transaction of etcd's most operations has no room for them: then one
+ * snapshot reads them). If only
  * the bucket changed (a session of the same bucket was written meanwhile), the same bricks are
  * tried again with the bucket as it is now; otherwise placement chooses again, with another
  * seed (other bricks), from the usage records known, with the changed hosts' as read now.
@@ -40,6 +44,8 @@ import { decodeOrUndefined } from './record-codec';
 import { decodeSession, encodeSession } from './session-codec';
 import { childName } from './pool-table';
 import { sessionEvents } from './session-events';
+import type { WaitPoint } from './wait-point';
+import { MAX_TXN_OPS } from '../keystore/txn-limits';
 import type { SummaryIndex } from './summary-index';
 
 /** What `createSession` needs to know. */
@@ -59,6 +65,12 @@ export interface NewSession {
   reconciler?: string | null;
   /** Slurm node names, when known at creation. */
   computeHosts?: string[];
+}
+
+/** What `create` answers: the session, and where a wait on it starts (see WaitPoint). */
+export interface CreatedSession extends WaitPoint {
+  /** False if the session existed already (it is returned unchanged). */
+  created: boolean;
 }
 
 /** The hosts of one pool as the usage records and liveness keys show them. */
@@ -107,16 +119,19 @@ export class SessionCreation {
   ) {}
 
   /** See SessionStore.createSession. */
-  async create(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+  async create(request: NewSession): Promise<CreatedSession> {
     const sessionKey = this.keys.session(request.token);
     const bucketKey = this.summaries.bucketKey(request.token);
     const sized = request.requestedBytes > 0n;
-    const first = await this.store.putAndSnapshot(
-      { key: this.keys.sessionIdCounter(), value: request.token },
+    const first = await this.store.txnAndSnapshot(
+      [],
+      [{ type: 'put', key: this.keys.sessionIdCounter(), value: request.token }],
       [{ prefix: sessionKey }, { prefix: bucketKey }, ...(sized ? this.viewRanges() : [])],
     );
     const existing = exactly(first.ranges[0], sessionKey);
-    if (existing) return { session: decodeSession(existing), created: false };
+    if (existing) {
+      return { session: decodeSession(existing), created: false, revision: first.revision };
+    }
     const id = first.revision;
     let bucket = exactly(first.ranges[1], bucketKey);
     const view = sized
@@ -144,24 +159,44 @@ export class SessionCreation {
         ...plan.compares,
         summary.compare,
       ];
-      if ((await this.store.txn(compares, ops)).succeeded) {
-        await this.history.record(later);
-        return { session, created: true };
-      }
-
-      // What changed? Everything compared but the allocation keys, which change only with
-      // their host's usage record.
+      // Read with the transaction: on a conflict, what it compared but the allocation keys
+      // (which change only with their host's usage record), for the next attempt, if the
+      // transaction has room for it; and the serving host's liveness key, for the wait that
+      // follows a success.
       const hosts = [...guards.keys()];
-      const again = await this.store.snapshot([
+      const retryRanges: RangeSpec[] = [
         { prefix: sessionKey },
         { prefix: bucketKey },
         ...hosts.flatMap((host) => [
           { prefix: this.keys.usage(host) },
           { prefix: this.keys.alive(host) },
         ]),
-      ]);
+      ];
+      const reconciler = session.reconciler;
+      const aliveKey = reconciler === null ? undefined : this.keys.alive(reconciler);
+      // A transaction of etcd's most operations has room for neither: the wait reads the
+      // liveness key itself, a conflict reads again.
+      const readAlive = aliveKey !== undefined && ops.length < MAX_TXN_OPS;
+      const withRetry = ops.length + retryRanges.length + (readAlive ? 1 : 0) <= MAX_TXN_OPS;
+      const ranges = [
+        ...(withRetry ? retryRanges : []),
+        ...(readAlive ? [{ prefix: aliveKey }] : []),
+      ];
+      const result = await this.store.txnAndSnapshot(compares, ops, ranges);
+      if (result.succeeded) {
+        await this.history.record(later);
+        return {
+          session,
+          created: true,
+          revision: result.revision,
+          ...(readAlive
+            ? { hostAlive: exactly(result.ranges[ranges.length - 1], aliveKey) !== undefined }
+            : {}),
+        };
+      }
+      const again = withRetry ? result : await this.store.snapshot(retryRanges);
       const raced = exactly(again.ranges[0], sessionKey);
-      if (raced) return { session: decodeSession(raced), created: false };
+      if (raced) return { session: decodeSession(raced), created: false, revision: again.revision };
       const bucketMoved =
         (exactly(again.ranges[1], bucketKey)?.modRevision ?? 0) !== (bucket?.modRevision ?? 0);
       bucket = exactly(again.ranges[1], bucketKey);

@@ -15,7 +15,7 @@ import { hostUsage } from './inventory';
 import type { KeyLayout } from './keys';
 import { HostRecord, HostUsageRecord, SessionRecord } from './record-codecs';
 import { decodeOrUndefined, encodeRecord } from './record-codec';
-import { exactly, SessionCreation, type NewSession } from './session-creation';
+import { exactly, SessionCreation, type CreatedSession, type NewSession } from './session-creation';
 import { sessionEvents } from './session-events';
 import {
   decodeSession,
@@ -25,8 +25,9 @@ import {
 } from './session-codec';
 import { sameSummary, summariseSession } from './session-summary';
 import type { SummaryIndex } from './summary-index';
+import type { WaitPoint } from './wait-point';
 
-export type { NewSession } from './session-creation';
+export type { CreatedSession, NewSession } from './session-creation';
 
 /** What `watchSessions` reports. */
 export interface SessionsListener {
@@ -106,7 +107,7 @@ export class SessionStore {
    * if the session exists already it is returned unchanged with `created: false`.
    * A zero-capacity session takes no bricks and works even when the pool is full.
    */
-  createSession(request: NewSession): Promise<{ session: SessionRecord; created: boolean }> {
+  createSession(request: NewSession): Promise<CreatedSession> {
     return this.creation.create(request);
   }
 
@@ -120,6 +121,27 @@ export class SessionStore {
     token: string,
     change: (session: SessionRecord) => SessionRecord,
   ): Promise<SessionRecord> {
+    return (await this.changeSession(token, change, false)).session;
+  }
+
+  /**
+   * updateSession for a caller that waits on the session next (request-phase.ts): `change` may
+   * be async, and the transaction reads the serving host's liveness key too, so that the wait
+   * starts from its revision without reading anything again. When nothing is written,
+   * `revision` is that of the read and `hostAlive` is not known.
+   */
+  changeSessionForWait(
+    token: string,
+    change: (session: SessionRecord) => SessionRecord | Promise<SessionRecord>,
+  ): Promise<WaitPoint & { written: boolean }> {
+    return this.changeSession(token, change, true);
+  }
+
+  private changeSession(
+    token: string,
+    change: (session: SessionRecord) => SessionRecord | Promise<SessionRecord>,
+    readLiveness: boolean,
+  ): Promise<WaitPoint & { written: boolean }> {
     const key = this.keys.session(token);
     const bucketKey = this.summaries.bucketKey(token);
     const contention = `session ${token}: too many concurrent updates`;
@@ -128,8 +150,10 @@ export class SessionStore {
       const kv = exactly(snapshot.ranges[0], key);
       if (!kv) throw new NotFoundError(`session ${token} does not exist`);
       const current = decodeSession(kv);
-      const next = change(current);
-      if (next === current) return current;
+      const next = await change(current);
+      if (next === current) {
+        return { session: current, revision: snapshot.revision, written: false };
+      }
       const compares: Compare[] = [{ key, target: 'modRevision', op: '==', value: kv.modRevision }];
       const ops: TxnOp[] = [{ type: 'put', key, value: encodeSession(next) }];
       if (!sameSummary(summariseSession(current), summariseSession(next))) {
@@ -138,7 +162,18 @@ export class SessionStore {
         compares.push(summary.compare);
         ops.push(summary.op);
       }
-      return (await this.write(compares, ops, current, next)) ? next : AGAIN;
+      const host = readLiveness ? next.reconciler : null;
+      const aliveKey = host === null ? undefined : this.keys.alive(host);
+      const result = await this.write(compares, ops, current, next, aliveKey);
+      if (!result.succeeded) return AGAIN;
+      return {
+        session: next,
+        revision: result.revision,
+        written: true,
+        ...(aliveKey !== undefined
+          ? { hostAlive: exactly(result.read, aliveKey) !== undefined }
+          : {}),
+      };
     });
   }
 
@@ -185,7 +220,9 @@ export class SessionStore {
         compares.push({ key, target: 'modRevision', op: '==', value: modRevision });
         if (next) ops.push({ type: 'put', key, value: encodeRecord(HostUsageRecord, next) });
       }
-      return (await this.write(compares, ops, stored.record, undefined)) ? stored.record : AGAIN;
+      return (await this.write(compares, ops, stored.record, undefined)).succeeded
+        ? stored.record
+        : AGAIN;
     });
   }
 
@@ -193,17 +230,24 @@ export class SessionStore {
    * The transaction of a change of a session from `before` to `after` (undefined: none), with
    * the history entries it makes; true if it succeeded.
    */
+  /** The transaction of a change, its history entries with it; and a read of `readKey`, if any. */
   private async write(
     compares: Compare[],
     ops: TxnOp[],
     before: SessionRecord | undefined,
     after: SessionRecord | undefined,
-  ): Promise<boolean> {
+    readKey?: string,
+  ): Promise<{ succeeded: boolean; revision: number; read?: KeyValue[] }> {
     const events = sessionEvents(before, after, this.options.nowMs());
     const withEvents = this.history.withEvents(ops, events);
-    const result = await this.store.txn(compares, withEvents.ops);
+    if (readKey === undefined) {
+      const result = await this.store.txn(compares, withEvents.ops);
+      if (result.succeeded) await this.history.record(withEvents.later);
+      return result;
+    }
+    const result = await this.store.txnAndSnapshot(compares, withEvents.ops, [{ prefix: readKey }]);
     if (result.succeeded) await this.history.record(withEvents.later);
-    return result.succeeded;
+    return { succeeded: result.succeeded, revision: result.revision, read: result.ranges[0] ?? [] };
   }
 
   /**

@@ -16,6 +16,7 @@ import type {
   KeyValue,
   Keystore,
   Lease,
+  TxnOp,
   Watch,
   WatchEvent,
   WatchOptions,
@@ -398,14 +399,18 @@ export function describeKeystoreConformance(
       });
     });
 
-    describe('putAndSnapshot', () => {
-      it('puts the key, then reads the ranges at the put’s revision, seeing the put', async () => {
+    describe('txnAndSnapshot', () => {
+      const putOf = (key: string, value: string): TxnOp[] => [{ type: 'put', key, value }];
+
+      it('writes, then reads the ranges at the transaction’s revision, seeing the writes', async () => {
         await store.put(k('p/counter'), 'first');
         await store.put(k('q/1'), 'one');
-        const { revision, ranges, keys, counts } = await store.putAndSnapshot(
-          { key: k('p/counter'), value: 'second' },
+        const { succeeded, revision, ranges, keys, counts } = await store.txnAndSnapshot(
+          [],
+          putOf(k('p/counter'), 'second'),
           [{ prefix: k('p/') }, { prefix: k('q/'), keysOnly: true }, { prefix: k('none/') }],
         );
+        expect(succeeded).toBe(true);
         const written = await mustGet(k('p/counter'));
         expect(written).toMatchObject({ value: 'second', version: 2, modRevision: revision });
         expect(ranges[0]).toEqual([written]);
@@ -416,10 +421,10 @@ export function describeKeystoreConformance(
         expect(await store.put(k('q/2'), 'two')).toBeGreaterThan(revision);
       });
 
-      it('gives each call a revision of its own, the revision of its put', async () => {
+      it('gives each call a revision of its own, the revision of its writes', async () => {
         const calls = await Promise.all(
           Array.from({ length: 5 }, (_, i) =>
-            store.putAndSnapshot({ key: k('id'), value: `caller ${i}` }, [{ prefix: k('id') }]),
+            store.txnAndSnapshot([], putOf(k('id'), `caller ${i}`), [{ prefix: k('id') }]),
           ),
         );
         const revisions = calls.map((call) => call.revision);
@@ -429,14 +434,51 @@ export function describeKeystoreConformance(
         }
       });
 
-      it('reads 127 ranges with the put, and refuses 128 or an empty prefix, writing nothing', async () => {
+      it('when a compare fails, writes nothing and reads what it failed on', async () => {
+        const first = await store.put(k('c/guard'), 'v1');
+        await store.put(k('c/guard'), 'v2');
+        const result = await store.txnAndSnapshot(
+          [{ key: k('c/guard'), target: 'modRevision', op: '==', value: first }],
+          [...putOf(k('c/written'), 'x'), { type: 'delete', key: k('c/guard') }],
+          [{ prefix: k('c/') }, { prefix: k('c/'), countOnly: true }],
+        );
+        expect(result.succeeded).toBe(false);
+        const guard = await mustGet(k('c/guard'));
+        expect(result.ranges[0]).toEqual([guard]);
+        expect(result.counts).toEqual([1, 1]);
+        // Nothing was written: the revision is the store's, that of the second put.
+        expect(result.revision).toBe(guard.modRevision);
+        expect(await store.get(k('c/written'))).toBeUndefined();
+      });
+
+      it('applies every op of the success branch when the compares hold', async () => {
+        const at = await store.put(k('d/guard'), 'v1');
+        await store.put(k('d/old/1'), 'gone');
+        const result = await store.txnAndSnapshot(
+          [{ key: k('d/guard'), target: 'modRevision', op: '==', value: at }],
+          [
+            ...putOf(k('d/guard'), 'v2'),
+            { type: 'deletePrefix', prefix: k('d/old/') },
+            ...putOf(k('d/new'), 'n'),
+          ],
+          [{ prefix: k('d/') }],
+        );
+        expect(result.succeeded).toBe(true);
+        expect(result.ranges[0]?.map((kv) => [kv.key, kv.value])).toEqual([
+          [k('d/guard'), 'v2'],
+          [k('d/new'), 'n'],
+        ]);
+        expect(result.ranges[0]?.every((kv) => kv.modRevision === result.revision)).toBe(true);
+      });
+
+      it('reads 127 ranges with one write, and refuses 128 or an empty prefix, writing nothing', async () => {
         const many = Array.from({ length: 127 }, (_, i) => ({ prefix: k(`n/${i}`) }));
-        const result = await store.putAndSnapshot({ key: k('n/0'), value: 'x' }, many);
+        const result = await store.txnAndSnapshot([], putOf(k('n/0'), 'x'), many);
         expect(result.ranges).toHaveLength(127);
         expect(result.ranges[0]?.map((kv) => kv.value)).toEqual(['x']);
         const refused = [
-          store.putAndSnapshot({ key: k('refused'), value: 'x' }, [...many, { prefix: k('m') }]),
-          store.putAndSnapshot({ key: k('refused'), value: 'x' }, [{ prefix: '' }]),
+          store.txnAndSnapshot([], putOf(k('refused'), 'x'), [...many, { prefix: k('m') }]),
+          store.txnAndSnapshot([], putOf(k('refused'), 'x'), [{ prefix: '' }]),
         ];
         for (const call of refused) await expect(call).rejects.toBeInstanceOf(ValidationError);
         expect(await store.get(k('refused'))).toBeUndefined();
@@ -922,10 +964,7 @@ export function describeKeystoreConformance(
             ['get', () => closed.get(`${closing.prefix}x`)],
             ['range', () => closed.range(closing.prefix)],
             ['snapshot', () => closed.snapshot([{ prefix: closing.prefix }])],
-            [
-              'putAndSnapshot',
-              () => closed.putAndSnapshot({ key: `${closing.prefix}x`, value: 'x' }, []),
-            ],
+            ['txnAndSnapshot', () => closed.txnAndSnapshot([], [], [])],
             ['put', () => closed.put(`${closing.prefix}x`, 'x')],
             ['delete', () => closed.delete(`${closing.prefix}x`)],
             ['txn', () => closed.txn([], [{ type: 'put', key: `${closing.prefix}x`, value: 'x' }])],

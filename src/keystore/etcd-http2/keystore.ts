@@ -19,6 +19,7 @@ import type {
   SnapshotResult,
   TxnOp,
   TxnResult,
+  TxnSnapshotResult,
   Watch,
   WatchListener,
   WatchOptions,
@@ -241,24 +242,37 @@ export class Http2EtcdKeystore implements Keystore {
   }
 
   /**
-   * Put `put` and read `ranges` in one transaction (no compares): the ranges see the put, and
-   * the revision is the put's.
+   * A transaction whose branches both end by reading `ranges`: the success branch after its
+   * writes (so the reads see them), the failure branch with nothing else.
    */
-  async putAndSnapshot(
-    put: { key: string; value: string },
+  async txnAndSnapshot(
+    compares: Compare[],
+    onSuccess: TxnOp[],
     ranges: readonly RangeSpec[],
-  ): Promise<SnapshotResult> {
+  ): Promise<TxnSnapshotResult> {
     checkSnapshotRanges(ranges);
-    checkTxnSize(0, ranges.length + 1, 0);
+    checkTxnSize(compares.length, onSuccess.length + ranges.length, ranges.length);
+    const reads = ranges.map(rangeOp);
     const request = encodeTxnRequest({
-      success: [{ put: { key: put.key, value: put.value } }, ...ranges.map(rangeOp)],
+      compare: compares.map(toCompare),
+      success: [...onSuccess.map(toRequestOp), ...reads],
+      failure: reads,
     });
-    const keysOnly = [false, ...ranges.map((range) => range.keysOnly === true)];
-    return this.unary(`put ${put.key} and snapshot`, TXN, request, (answer) => {
-      const txn = decodeTxnResponse(answer, keysOnly);
-      const [first, ...rest] = txn.responses;
-      if (!first || !('put' in first)) throw new Error('the transaction did not answer the put');
-      return snapshotOf(ranges, rangesOf({ ...txn, responses: rest }), txn.revision);
+    const keysOnly = ranges.map((range) => range.keysOnly === true);
+    const what = `txn on ${compares.map((c) => c.key).join(',')} and snapshot`;
+    return this.unary(what, TXN, request, (answer) => {
+      const txn = decodeTxnResponse(answer, (succeeded) =>
+        succeeded ? [...onSuccess.map(() => false), ...keysOnly] : keysOnly,
+      );
+      const written = txn.succeeded ? onSuccess.length : 0;
+      const responses = txn.responses.slice(written);
+      if (txn.responses.slice(0, written).some((op) => 'range' in op)) {
+        throw new Error('the transaction answered a write with a range');
+      }
+      return {
+        ...snapshotOf(ranges, rangesOf({ ...txn, responses }), txn.revision),
+        succeeded: txn.succeeded,
+      };
     });
   }
 

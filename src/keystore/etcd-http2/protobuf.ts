@@ -790,17 +790,23 @@ function responseOpAt(
   return op;
 }
 
+/** Which range responses of a transaction are keys only: by position, or by branch. */
+export type KeysOnly = readonly boolean[] | ((succeeded: boolean) => readonly boolean[]);
+
 function txnResponseAt(
   buf: Buffer,
   pos: number,
   end: number,
-  keysOnly: readonly boolean[],
+  keysOnly: KeysOnly,
   depth: number,
 ): DecodedTxn {
   if (depth > DECODE_LIMITS.maxTxnDepth) {
     throw new ProtoDecodeError(`transactions nested more than ${DECODE_LIMITS.maxTxnDepth} deep`);
   }
   const result: DecodedTxn = { revision: 0, succeeded: false, responses: [] };
+  // The responses are decoded once the whole message is read: which of them are keys only may
+  // depend on `succeeded`, and protobuf fields may come in any order.
+  const spans: [number, number][] = [];
   while (pos < end) {
     const tag = tagAt(buf, pos, end);
     pos = varintEnd;
@@ -815,10 +821,9 @@ function txnResponseAt(
         break;
       case 0x1a: {
         // responses = 3
-        checkEntries(result.responses.length);
+        checkEntries(spans.length);
         const stop = contentEnd(buf, pos, end);
-        const index = result.responses.length;
-        result.responses.push(responseOpAt(buf, varintEnd, stop, keysOnly[index] === true, depth));
+        spans.push([varintEnd, stop]);
         pos = stop;
         break;
       }
@@ -826,14 +831,18 @@ function txnResponseAt(
         pos = skipField(buf, tag & 7, pos, end);
     }
   }
+  const keys = typeof keysOnly === 'function' ? keysOnly(result.succeeded) : keysOnly;
+  spans.forEach(([start, stop], index) => {
+    result.responses.push(responseOpAt(buf, start, stop, keys[index] === true, depth));
+  });
   return result;
 }
 
 /**
  * Decode an `etcdserverpb.TxnResponse`. Response op `i`, if a range, is decoded as keys only
- * if `keysOnly[i]` is true.
+ * if `keysOnly[i]` is true (`keysOnly(succeeded)[i]` for a function: the branches differ).
  */
-export function decodeTxnResponse(message: Buffer, keysOnly: readonly boolean[] = []): DecodedTxn {
+export function decodeTxnResponse(message: Buffer, keysOnly: KeysOnly = []): DecodedTxn {
   return txnResponseAt(message, 0, message.length, keysOnly, 0);
 }
 

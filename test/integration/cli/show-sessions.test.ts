@@ -147,7 +147,8 @@ describe('dw_wlm_cli show_sessions', () => {
     expect(run.stderr).toBe('');
     expect(run.output).not.toContain('{"sessions"');
     expect(run.output).toBe(
-      `etcd record ${bucket} is invalid: summaries.0.id: must be a positive integer\n`,
+      `etcd record ${bucket} is invalid: summaries.0.id: must be a positive integer; ` +
+        'summaries.0.token: must be a string; summaries.0.uid: must be a non-negative integer\n',
     );
   });
 

@@ -373,7 +373,7 @@ describe('a process reading with Http2EtcdKeystore', () => {
   });
 });
 
-describe('Http2EtcdKeystore.putAndSnapshot', () => {
+describe('Http2EtcdKeystore.txnAndSnapshot', () => {
   const config = testEtcdConfig('put-and-snapshot');
   const p = config.prefix;
   const store = new Http2EtcdKeystore(config);
@@ -384,11 +384,15 @@ describe('Http2EtcdKeystore.putAndSnapshot', () => {
 
   it('puts, then reads the ranges in the same transaction: they see the put, at its revision', async () => {
     await store.put(`${p}a/1`, 'before');
-    const snapshot = await store.putAndSnapshot({ key: `${p}a/2`, value: 'new' }, [
-      { prefix: `${p}a/` },
-      { prefix: `${p}a/`, keysOnly: true },
-      { prefix: `${p}a/`, countOnly: true },
-    ]);
+    const snapshot = await store.txnAndSnapshot(
+      [],
+      [{ type: 'put', key: `${p}a/2`, value: 'new' }],
+      [
+        { prefix: `${p}a/` },
+        { prefix: `${p}a/`, keysOnly: true },
+        { prefix: `${p}a/`, countOnly: true },
+      ],
+    );
     const written = await store.get(`${p}a/2`);
     expect(written?.value).toBe('new');
     expect(snapshot.revision).toBe(written?.modRevision);
@@ -400,9 +404,26 @@ describe('Http2EtcdKeystore.putAndSnapshot', () => {
     expect(snapshot.counts).toEqual([2, 2, 2]);
   });
 
+  it('decodes the reads of the failure branch, keys only where asked, after no writes', async () => {
+    const at = await store.put(`${p}f/1`, 'one');
+    await store.put(`${p}f/1`, 'two');
+    const snapshot = await store.txnAndSnapshot(
+      [{ key: `${p}f/1`, target: 'modRevision', op: '==', value: at }],
+      [
+        { type: 'put', key: `${p}f/2`, value: 'x' },
+        { type: 'put', key: `${p}f/3`, value: 'y' },
+      ],
+      [{ prefix: `${p}f/`, keysOnly: true }, { prefix: `${p}f/` }],
+    );
+    expect(snapshot.succeeded).toBe(false);
+    expect(snapshot.keys).toEqual([[`${p}f/1`], []]);
+    expect(snapshot.ranges[1]?.map((kv) => kv.value)).toEqual(['two']);
+    expect(await store.get(`${p}f/2`)).toBeUndefined();
+  });
+
   it('refuses ranges a snapshot would refuse, writing nothing', async () => {
     await expect(
-      store.putAndSnapshot({ key: `${p}b`, value: 'x' }, [{ prefix: '' }]),
+      store.txnAndSnapshot([], [{ type: 'put', key: `${p}b`, value: 'x' }], [{ prefix: '' }]),
     ).rejects.toBeInstanceOf(ValidationError);
     expect(await store.get(`${p}b`)).toBeUndefined();
   });

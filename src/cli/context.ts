@@ -18,8 +18,8 @@ export interface CliContext {
   log: CliLogger;
   env: NodeJS.ProcessEnv;
   /**
-   * The level of the "done" line of a successful call: `debug` for the calls Slurm makes every
-   * 30 s or inline (so they do not load the logger), `info` for the steps. Default `info`.
+   * The level of the "done" line of a successful call: `debug` for Slurm's functions (so that
+   * they do not load the logger), `info` for the operators' commands. Default `info`.
    */
   successLogLevel: LogLevel;
   /** The etcd settings from the environment (ConfigError if they are invalid). */

@@ -9,7 +9,7 @@
 import { etcdConfigFromEnv } from '../config/etcd-config';
 import { DacError, type HostOwnedError } from '../errors/errors';
 import { exitCodeFor } from '../errors/exit-codes';
-import { EtcdKeystore } from '../keystore/etcd-keystore';
+import { Http2EtcdKeystore } from '../keystore/etcd-http2/keystore';
 import { createLogger, type Logger } from '../logging/logger';
 import { KeyLayout } from '../registry/keys';
 import { Registry } from '../registry/registry';
@@ -23,13 +23,13 @@ import { SummaryRepair } from './summary-repair';
 
 async function main(): Promise<void> {
   let log: Logger | undefined;
-  let store: EtcdKeystore | undefined;
+  let store: Http2EtcdKeystore | undefined;
   let liveness: HostLiveness | undefined;
   try {
     log = createLogger('dacd', process.env, { mustOpen: true });
     const config = dacdConfigFromEnv();
     const etcd = etcdConfigFromEnv();
-    store = new EtcdKeystore(etcd);
+    store = new Http2EtcdKeystore(etcd);
     const registry = new Registry(store, new KeyLayout(etcd.prefix), {
       onEventLost: (error, events) =>
         log?.warn({ err: error, events }, 'history entries not written'),

@@ -1,5 +1,6 @@
-# Sourced by the wrappers in this folder with ENTRY set to a file under dist/ and self to the
-# wrapper's real path. Slurm runs dw_wlm_cli every 30 s: no command here forks.
+# Sourced by the wrappers in this folder with ENTRY set to a file under dist/, self to the
+# wrapper's real path and, optionally, FLAGS to node options of its own. Slurm runs dw_wlm_cli
+# every 30 s: no command here forks.
 # Slurm execs the wrappers directly with a minimal PATH and no HOME, so node is found at an
 # absolute path first (DAC_NODE overrides), and Node's warnings are turned off: Slurm reads
 # stdout and stderr together as the answer.
@@ -17,4 +18,5 @@ if [ ! -f "$here/../dist/$ENTRY" ]; then
 fi
 NODE_NO_WARNINGS=1
 export NODE_NO_WARNINGS
-exec "$node" --no-warnings "$here/../dist/$ENTRY" "$@"
+# FLAGS: node options of the wrapper (dacd keeps its young generation small).
+exec "$node" --no-warnings ${FLAGS:-} "$here/../dist/$ENTRY" "$@"

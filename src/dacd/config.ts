@@ -1,49 +1,77 @@
 /**
- * dacd settings from data-acc compatible environment variables, validated by one zod schema.
- * A bad value stops start-up with a message naming the variable.
+ * dacd settings from data-acc compatible environment variables. A bad value stops start-up with
+ * a message naming the variable. Checked by hand, not with zod: zod would hold about 11 MiB of a
+ * daemon that runs on every storage host for the few checks below (docs/performance.md).
  */
 import { hostname } from 'node:os';
-import { z } from 'zod';
 import { ConfigError } from '../errors/errors';
 import { parseFaults, type Fault } from '../pfsprovider/fault-provider';
 import { mountRootFromEnv } from '../registry/buffer-paths';
-import { DeviceName, HostName, PoolName } from '../registry/model';
+import { DEVICE_NAME, HOST_NAME, POOL_NAME, type Pattern } from '../registry/record-patterns';
 
 const GiB = 1024n ** 3n;
+const PROVIDERS = ['local', 'lustre', 'beegfs'] as const;
+const FLAGS: Record<string, boolean> = {
+  true: true,
+  false: false,
+  1: true,
+  0: false,
+  yes: true,
+  no: false,
+};
 
-const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no'], {
-  error: 'must be true or false',
-});
-const wholeNumber = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]+$/, 'must be a whole number')
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+/** Reads the variables of one environment; each check throws ConfigError naming its variable. */
+class EnvReader {
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
 
-const DacdEnv = z.object({
-  DAC_HOST_NAME: HostName.optional(),
-  DAC_POOL_NAME: PoolName.default('default'),
-  DAC_BRICK_COUNT: wholeNumber(1, 1024).default(1),
-  DAC_BRICK_CAPACITY_GB: wholeNumber(1, 1024 * 1024).default(1400),
-  DAC_BRICK_ADDRESS_PATTERN: z
-    .string()
-    .refine((p) => (p.match(/%d/g) ?? []).length === 1, 'must contain %d exactly once')
-    .default('nvme%dn1'),
-  DAC_HOST_ENABLED: flag.default('true'),
-  DAC_FS_PROVIDER: z.enum(['local', 'lustre', 'beegfs']).default('local'),
-  DAC_LOCAL_ROOT: z
-    .string()
-    .startsWith('/', 'must be an absolute path')
-    .default('/var/lib/dac/bricks'),
-  DAC_LEASE_TTL_SECONDS: wholeNumber(2, 300).default(10),
-  DAC_EVENT_RETENTION_HOURS: wholeNumber(1, 24 * 366).default(168),
-  DAC_ANSIBLE_DIR: z
-    .string()
-    .startsWith('/', 'must be an absolute path')
-    .default('/var/lib/dac/ansible'),
-  DAC_FAULT_INJECTION: z.string().default(''),
-});
+  private fail(name: string, message: string): never {
+    throw new ConfigError(`${name}=${JSON.stringify(this.env[name] ?? '')}: ${message}`);
+  }
+
+  text(name: string, fallback: string, check?: (value: string) => string | undefined): string {
+    const value = this.env[name];
+    if (value === undefined) return fallback;
+    const problem = check?.(value);
+    if (problem !== undefined) this.fail(name, problem);
+    return value;
+  }
+
+  matching(name: string, pattern: Pattern, fallback: string): string {
+    return this.text(name, fallback, (value) =>
+      pattern.regex.test(value) ? undefined : pattern.message,
+    );
+  }
+
+  absolutePath(name: string, fallback: string): string {
+    return this.text(name, fallback, (value) =>
+      value.startsWith('/') ? undefined : 'must be an absolute path',
+    );
+  }
+
+  wholeNumber(name: string, min: number, max: number, fallback: number): number {
+    const text = this.text(name, String(fallback), (value) =>
+      /^[0-9]+$/.test(value) ? undefined : 'must be a whole number',
+    );
+    const n = Number(text);
+    if (n < min || n > max) this.fail(name, `must be between ${min} and ${max}`);
+    return n;
+  }
+
+  flag(name: string, fallback: boolean): boolean {
+    const text = this.text(name, String(fallback), (value) =>
+      Object.hasOwn(FLAGS, value) ? undefined : 'must be true or false',
+    );
+    return FLAGS[text]!;
+  }
+
+  oneOf<T extends string>(name: string, values: readonly T[], fallback: T): T {
+    return this.text(name, fallback, (value) =>
+      (values as readonly string[]).includes(value)
+        ? undefined
+        : `must be one of ${values.join(', ')}`,
+    ) as T;
+  }
+}
 
 export interface DacdConfig {
   hostName: string;
@@ -67,39 +95,47 @@ export interface DacdConfig {
 
 /** Read dacd's settings; throws ConfigError naming the first bad variable. */
 export function dacdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DacdConfig {
-  const parsed = DacdEnv.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const variable = String(issue.path[0]);
-    throw new ConfigError(`${variable}=${JSON.stringify(env[variable] ?? '')}: ${issue.message}`);
-  }
-  const vars = parsed.data;
-  const devices = Array.from({ length: vars.DAC_BRICK_COUNT }, (_, i) =>
-    vars.DAC_BRICK_ADDRESS_PATTERN.replace('%d', String(i)),
+  const vars = new EnvReader(env);
+  const explicitHost =
+    env.DAC_HOST_NAME === undefined ? undefined : vars.matching('DAC_HOST_NAME', HOST_NAME, '');
+  const pool = vars.matching('DAC_POOL_NAME', POOL_NAME, 'default');
+  const brickCount = vars.wholeNumber('DAC_BRICK_COUNT', 1, 1024, 1);
+  const capacityGb = vars.wholeNumber('DAC_BRICK_CAPACITY_GB', 1, 1024 * 1024, 1400);
+  const pattern = vars.text('DAC_BRICK_ADDRESS_PATTERN', 'nvme%dn1', (value) =>
+    (value.match(/%d/g) ?? []).length === 1 ? undefined : 'must contain %d exactly once',
   );
-  const badDevice = devices.find((d) => !DeviceName.safeParse(d).success);
+  const hostEnabled = vars.flag('DAC_HOST_ENABLED', true);
+  const provider = vars.oneOf('DAC_FS_PROVIDER', PROVIDERS, 'local');
+  const localRoot = vars.absolutePath('DAC_LOCAL_ROOT', '/var/lib/dac/bricks');
+  const leaseTtlSeconds = vars.wholeNumber('DAC_LEASE_TTL_SECONDS', 2, 300, 10);
+  const eventRetentionHours = vars.wholeNumber('DAC_EVENT_RETENTION_HOURS', 1, 24 * 366, 168);
+  const ansibleDir = vars.absolutePath('DAC_ANSIBLE_DIR', '/var/lib/dac/ansible');
+  const faults = vars.text('DAC_FAULT_INJECTION', '');
+
+  const devices = Array.from({ length: brickCount }, (_, i) => pattern.replace('%d', String(i)));
+  const badDevice = devices.find((d) => !DEVICE_NAME.regex.test(d));
   if (badDevice !== undefined) {
     throw new ConfigError(
       `DAC_BRICK_ADDRESS_PATTERN gives device name "${badDevice}"; use letters, digits, . _ -`,
     );
   }
-  const host = vars.DAC_HOST_NAME ?? hostname().split('.')[0]!;
-  if (!HostName.safeParse(host).success) {
+  const host = explicitHost ?? hostname().split('.')[0]!;
+  if (!HOST_NAME.regex.test(host)) {
     throw new ConfigError(`host name "${host}" cannot be used; set DAC_HOST_NAME`);
   }
   return {
     hostName: host,
-    pool: vars.DAC_POOL_NAME,
+    pool,
     devices,
-    brickCapacityBytes: BigInt(vars.DAC_BRICK_CAPACITY_GB) * GiB,
-    hostEnabled: ['true', '1', 'yes'].includes(vars.DAC_HOST_ENABLED),
-    provider: vars.DAC_FS_PROVIDER,
-    localRoot: vars.DAC_LOCAL_ROOT,
+    brickCapacityBytes: BigInt(capacityGb) * GiB,
+    hostEnabled,
+    provider,
+    localRoot,
     // Validated and normalised exactly as the CLI does it: both must compute the same paths.
     mountRoot: mountRootFromEnv(env),
-    leaseTtlSeconds: vars.DAC_LEASE_TTL_SECONDS,
-    eventRetentionHours: vars.DAC_EVENT_RETENTION_HOURS,
-    ansibleDir: vars.DAC_ANSIBLE_DIR,
-    faults: parseFaults(vars.DAC_FAULT_INJECTION),
+    leaseTtlSeconds,
+    eventRetentionHours,
+    ansibleDir,
+    faults: parseFaults(faults),
   };
 }

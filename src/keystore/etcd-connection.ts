@@ -1,4 +1,4 @@
-/** What both etcd clients (etcd3 for dacd, Http2EtcdKeystore for the CLI) share: their failure messages. */
+/** What both etcd clients (Http2EtcdKeystore, and etcd3 for the tests) share: their failure messages. */
 import type { EtcdConfig } from '../config/etcd-config';
 import { ConfigError, StoreUnavailableError, type DacError } from '../errors/errors';
 import {

@@ -1,5 +1,7 @@
 /**
- * The Keystore on a real etcd (v3 API), through the `etcd3` package's gRPC client.
+ * The Keystore on a real etcd (v3 API), through the `etcd3` package's gRPC client. No program
+ * uses it (they use `Http2EtcdKeystore`, decision 0003): the tests and benchmarks do, as an
+ * independent client, and it passes the same conformance suite.
  *
  * The package's defaults (30 s dial, three retries, circuit breakers) suit a long-lived
  * service, not a CLI inside a 5 s Slurm budget: every request here has our own deadline

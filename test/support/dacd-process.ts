@@ -26,6 +26,8 @@ export interface DacdOptions {
   faults?: string;
   /** `ETCDCTL_ENDPOINTS`; default the test etcd. */
   endpoints?: string;
+  /** `NODE_OPTIONS` (e.g. a `--require` hook); default none. */
+  nodeOptions?: string;
 }
 
 export class DacdProcess {
@@ -89,6 +91,7 @@ export class DacdProcess {
         DAC_FAULT_INJECTION: options.faults ?? '',
         DAC_LOG_FILE: options.logFile,
         DAC_LOG_LEVEL: 'debug',
+        ...(options.nodeOptions !== undefined ? { NODE_OPTIONS: options.nodeOptions } : {}),
       },
     });
     const dacd = new DacdProcess(options, child);

@@ -25,6 +25,12 @@ describe('the CLI and etcd3', () => {
     }
   });
 
+  it('bundles cockatiel, which every call that writes uses, instead of loading its files', () => {
+    const code = readFileSync(join(BUNDLES, 'dacctl.code.js'), 'utf8');
+    expect(code).not.toMatch(/require\("cockatiel/);
+    expect(code).toContain('node_modules/cockatiel/dist/RetryPolicy.js');
+  });
+
   it.each([
     ['show_sessions', ['--function', 'show_sessions']],
     ['a teardown step', ['--function', 'teardown', '--token', '4242', '--job', '/dev/null']],

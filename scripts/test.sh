@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian bookworm machine with Node 20.
-# Installs what the tests need (npm packages; Debian's etcd-server, openssl, ansible-core and
-# lua5.1 when missing), type-checks, lints, runs jest against a private etcd, and ends with
+# Installs what the tests need (npm packages; Debian's etcd-server, openssl, ansible-core,
+# lua5.1 and systemd when missing), type-checks, lints, runs jest against a private etcd, and ends with
 # "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,9 @@ dpkg -s slurm-wlm-basic-plugins >/dev/null 2>&1 || need_debian+=(slurm-wlm-basic
 command -v ansible-playbook >/dev/null 2>&1 || need_debian+=(ansible-core)
 command -v docker-compose >/dev/null 2>&1 || need_debian+=(docker-compose)
 command -v lua5.1 >/dev/null 2>&1 || need_debian+=(lua5.1)
+# dacd's unit file is checked with systemd-analyze, and its notifications go through
+# systemd-notify (systemd need not be running).
+command -v systemd-analyze >/dev/null 2>&1 || need_debian+=(systemd)
 if [ ${#need_debian[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_debian[*]}"
   as_root apt-get update -qq || exit 1

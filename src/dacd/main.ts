@@ -3,8 +3,9 @@
  * an etcd lease: a second dacd for a served host is refused), registers the host's bricks,
  * reconciles the sessions it serves through its filesystem provider (see reconciler.ts), and
  * wipes and frees the bricks that sessions torn down by force left on it (brick-wiper.ts).
- * Exit codes: 0 after SIGTERM/SIGINT, 1 when another dacd serves the host, 4 on bad
- * configuration, 3 if etcd cannot be reached.
+ * Under systemd (`Type=notify`) it says READY=1 once it serves the host, pings the watchdog and
+ * says STOPPING=1 (service-notify.ts). Exit codes: 0 after SIGTERM/SIGINT, 1 when another dacd
+ * serves the host, 4 on bad configuration, 3 if etcd cannot be reached.
  */
 import { etcdConfigFromEnv } from '../config/etcd-config';
 import { DacError, type HostOwnedError } from '../errors/errors';
@@ -19,12 +20,16 @@ import { EventTrim } from './event-trim';
 import { HostLiveness } from './liveness';
 import { createProvider } from './provider-factory';
 import { Reconciler } from './reconciler';
+import { ServiceNotifier } from './service-notify';
 import { SummaryRepair } from './summary-repair';
 
 async function main(): Promise<void> {
   let log: Logger | undefined;
   let store: Http2EtcdKeystore | undefined;
   let liveness: HostLiveness | undefined;
+  const notifier = new ServiceNotifier({
+    onError: (error) => log?.warn({ err: error }, 'systemd notification not sent'),
+  });
   try {
     log = createLogger('dacd', process.env, { mustOpen: true });
     const config = dacdConfigFromEnv();
@@ -45,6 +50,7 @@ async function main(): Promise<void> {
       if (stopping) return;
       stopping = true;
       hostLog.info({ signal }, 'stopping: no new work; running steps are left for the next start');
+      await notifier.stopping(`stopping (${signal})`);
       await reconciler?.stop();
       await wiper?.stop();
       await summaryRepair?.stop();
@@ -111,6 +117,10 @@ async function main(): Promise<void> {
     await eventTrim.start();
     process.on('SIGTERM', () => void stop('SIGTERM'));
     process.on('SIGINT', () => void stop('SIGINT'));
+    if (stopping) return;
+    await notifier.ready(
+      `serving ${config.hostName}: ${config.devices.length} bricks in pool ${config.pool}`,
+    );
   } catch (error) {
     log?.fatal({ err: error }, 'cannot start');
     // A daemon may speak on stderr: it is not run by Slurm.

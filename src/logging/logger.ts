@@ -2,7 +2,8 @@
  * Logging. Slurm reads the CLI's stdout and stderr as its answer, so logs never go there:
  * they go to a file (pino, JSON lines) or nowhere.
  *
- * - `DAC_LOG_FILE`: the log file; `none` disables logging. Default: `/var/log/dac/<program>.log`
+ * - `DAC_LOG_FILE`: the log file; `none` disables logging; `stdout`, for a daemon only, writes
+ *   to standard output (the journal, under systemd). Default: `/var/log/dac/<program>.log`
  *   when that directory is writable (it is for root and for a SlurmUser the site grants it),
  *   else `<tmpdir>/dac-<uid>/<program>.log`, so a default that works without root.
  * - `DAC_LOG_LEVEL`: `trace`..`fatal`, default `info`.
@@ -44,6 +45,14 @@ export function createLogger(
     env.DAC_LOG_LEVEL && isKnownLogLevel(env.DAC_LOG_LEVEL) ? env.DAC_LOG_LEVEL : 'info';
   const file = env.DAC_LOG_FILE ?? defaultLogFile(program);
   if (file === 'none' || file === '') return pino({ enabled: false });
+  if (file === 'stdout') {
+    // The CLI's stdout is its answer to Slurm: only a daemon may log there.
+    if (!options.mustOpen) return pino({ enabled: false });
+    return pino(
+      { level, base: { program, pid: process.pid } },
+      pino.destination({ dest: 1, sync: true }),
+    );
+  }
   try {
     mkdirSync(join(file, '..'), { recursive: true, mode: 0o750 });
     const destination = pino.destination({ dest: file, sync: true, mkdir: true });

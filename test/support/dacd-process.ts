@@ -26,8 +26,8 @@ export interface DacdOptions {
   faults?: string;
   /** `ETCDCTL_ENDPOINTS`; default the test etcd. */
   endpoints?: string;
-  /** `NODE_OPTIONS` (e.g. a `--require` hook); default none. */
-  nodeOptions?: string;
+  /** More environment (e.g. `NODE_OPTIONS` with a `--require` hook, systemd's variables). */
+  env?: Record<string, string>;
 }
 
 export class DacdProcess {
@@ -91,7 +91,7 @@ export class DacdProcess {
         DAC_FAULT_INJECTION: options.faults ?? '',
         DAC_LOG_FILE: options.logFile,
         DAC_LOG_LEVEL: 'debug',
-        ...(options.nodeOptions !== undefined ? { NODE_OPTIONS: options.nodeOptions } : {}),
+        ...options.env,
       },
     });
     const dacd = new DacdProcess(options, child);

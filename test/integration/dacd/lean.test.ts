@@ -30,7 +30,7 @@ it('a dacd that started and stopped loaded neither etcd3, grpc-js nor zod', asyn
       localRoot: join(c.dir, 'lean-bricks'),
       mountRoot: c.mountRoot,
       logFile: join(c.dir, 'lean.log'),
-      nodeOptions: `--require ${hook}`,
+      env: { NODE_OPTIONS: `--require ${hook}` },
     },
     c.registry,
   );

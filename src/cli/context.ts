@@ -29,7 +29,7 @@ export interface CliContext {
    * for calls that run inside slurmctld or under a short fixed limit (dwstat's 2 s).
    */
   registry(options?: { maxTimeoutMs?: number }): Promise<Registry>;
-  /** The full reads (records validated with zod), for dwstat. `maxTimeoutMs` as for `registry`. */
+  /** The full reads (every field of every record checked), for dwstat. `maxTimeoutMs` as for `registry`. */
   reader(options?: { maxTimeoutMs?: number }): Promise<RegistryReader>;
   /**
    * The reads of the calls Slurm makes inline or every 30 s: one request each, nothing heavy

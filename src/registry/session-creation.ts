@@ -16,10 +16,10 @@
  * compared but the allocation keys: the session key, the bucket, and the chosen hosts' usage
  * records and liveness keys. On conflict those are what the next attempt starts from, with no
  * request of its own (a transaction of etcd's most operations has no room for them: then one
- * snapshot reads them). If only
- * the bucket changed (a session of the same bucket was written meanwhile), the same bricks are
- * tried again with the bucket as it is now; otherwise placement chooses again, with another
- * seed (other bricks), from the usage records known, with the changed hosts' as read now.
+ * snapshot reads them). If only the bucket changed (a session of the same bucket was written
+ * meanwhile), the same bricks are tried again with the bucket as it is now; otherwise
+ * placement chooses again, with another seed (other bricks), from the usage records known, with
+ * the changed hosts' as read now.
  * Nothing reads the whole inventory; every usage record is read again only before a capacity
  * error would be reported from counts read before a conflict, so that the error is about now.
  */

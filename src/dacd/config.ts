@@ -8,6 +8,7 @@ import { ConfigError } from '../errors/errors';
 import { parseFaults, type Fault } from '../pfsprovider/fault-provider';
 import { mountRootFromEnv } from '../registry/buffer-paths';
 import { DEVICE_NAME, HOST_NAME, POOL_NAME, type Pattern } from '../registry/record-patterns';
+import { splitAddress } from './metrics';
 
 const GiB = 1024n ** 3n;
 const PROVIDERS = ['local', 'lustre', 'beegfs'] as const;
@@ -91,6 +92,8 @@ export interface DacdConfig {
   ansibleDir: string;
   /** Faults to inject (tests only; empty in production). */
   faults: Fault[];
+  /** `host:port` to serve Prometheus metrics on; undefined: no metrics (the default). */
+  metricsAddress?: string;
 }
 
 /** Read dacd's settings; throws ConfigError naming the first bad variable. */
@@ -111,6 +114,14 @@ export function dacdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DacdCon
   const eventRetentionHours = vars.wholeNumber('DAC_EVENT_RETENTION_HOURS', 1, 24 * 366, 168);
   const ansibleDir = vars.absolutePath('DAC_ANSIBLE_DIR', '/var/lib/dac/ansible');
   const faults = vars.text('DAC_FAULT_INJECTION', '');
+  const metricsAddress = vars.text('DAC_METRICS_ADDRESS', '', (value) => {
+    try {
+      splitAddress(value);
+      return undefined;
+    } catch {
+      return 'must be host:port, e.g. 127.0.0.1:9464';
+    }
+  });
 
   const devices = Array.from({ length: brickCount }, (_, i) => pattern.replace('%d', String(i)));
   const badDevice = devices.find((d) => !DEVICE_NAME.regex.test(d));
@@ -137,5 +148,6 @@ export function dacdConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DacdCon
     eventRetentionHours,
     ansibleDir,
     faults: parseFaults(faults),
+    ...(metricsAddress !== '' ? { metricsAddress } : {}),
   };
 }

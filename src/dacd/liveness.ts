@@ -19,6 +19,8 @@ export interface HostLivenessOptions {
   log: Logger;
   /** Another daemon serves the host now: stop working on its sessions. */
   onTaken(error: HostOwnedError): void;
+  /** Told of each renewal and each lease found lost (metrics.ts). */
+  metrics?: { leaseRenewed(): void; leaseLost(): void };
 }
 
 /** The soonest a failed renewal is tried again, in milliseconds. */
@@ -114,9 +116,11 @@ export class HostLiveness {
       if (this.lease) {
         try {
           await this.lease.keepAliveOnce();
+          this.options.metrics?.leaseRenewed();
         } catch (error) {
           if (!(error instanceof LeaseLostError)) throw error;
           log.warn({ lease: this.lease.id }, 'lease lost; granting a new one');
+          this.options.metrics?.leaseLost();
           this.lease = undefined;
         }
       }

@@ -7,8 +7,10 @@
  * says STOPPING=1 (service-notify.ts). Exit codes: 0 after SIGTERM/SIGINT, 1 when another dacd
  * serves the host, 4 on bad configuration, 3 if etcd cannot be reached.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { etcdConfigFromEnv } from '../config/etcd-config';
-import { DacError, type HostOwnedError } from '../errors/errors';
+import { ConfigError, DacError, type HostOwnedError } from '../errors/errors';
 import { exitCodeFor } from '../errors/exit-codes';
 import { Http2EtcdKeystore } from '../keystore/etcd-http2/keystore';
 import { createLogger, type Logger } from '../logging/logger';
@@ -18,15 +20,66 @@ import { BrickWiper } from './brick-wiper';
 import { dacdConfigFromEnv } from './config';
 import { EventTrim } from './event-trim';
 import { HostLiveness } from './liveness';
+import { NO_METRICS, startMetrics, type DacdMetrics } from './metrics';
 import { createProvider } from './provider-factory';
 import { Reconciler } from './reconciler';
 import { ServiceNotifier } from './service-notify';
 import { SummaryRepair } from './summary-repair';
 
+/** The keystore's requests, timed for the metrics: every method that makes one. */
+const TIMED = new Set([
+  'get',
+  'range',
+  'snapshot',
+  'txn',
+  'txnAndSnapshot',
+  'put',
+  'delete',
+  'watchPrefix',
+  'grantLease',
+]);
+
+function timed(store: Http2EtcdKeystore, metrics: DacdMetrics): Http2EtcdKeystore {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver);
+      if (typeof name !== 'string' || !TIMED.has(name) || typeof value !== 'function') {
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (...args: unknown[]) => {
+        const started = process.hrtime.bigint();
+        const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+        try {
+          const result: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(
+            target,
+            args,
+          );
+          metrics.etcdRequest(name, seconds(), false);
+          return result;
+        } catch (error) {
+          metrics.etcdRequest(name, seconds(), true);
+          throw error;
+        }
+      };
+    },
+  });
+}
+
+/** dacd's version, from the package.json beside dist/. */
+function version(): string {
+  try {
+    const text = readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8');
+    return String((JSON.parse(text) as { version?: unknown }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(): Promise<void> {
   let log: Logger | undefined;
   let store: Http2EtcdKeystore | undefined;
   let liveness: HostLiveness | undefined;
+  let metrics: DacdMetrics = NO_METRICS;
   const notifier = new ServiceNotifier({
     onError: (error) => log?.warn({ err: error }, 'systemd notification not sent'),
   });
@@ -34,7 +87,20 @@ async function main(): Promise<void> {
     log = createLogger('dacd', process.env, { mustOpen: true });
     const config = dacdConfigFromEnv();
     const etcd = etcdConfigFromEnv();
-    store = new Http2EtcdKeystore(etcd);
+    if (config.metricsAddress !== undefined) {
+      metrics = await startMetrics(config.metricsAddress, {
+        host: config.hostName,
+        pool: config.pool,
+        bricks: config.devices.length,
+        version: version(),
+      }).catch((error: unknown) => {
+        throw new ConfigError(
+          `DAC_METRICS_ADDRESS=${JSON.stringify(config.metricsAddress)} cannot be served: ` +
+            `${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    }
+    store = timed(new Http2EtcdKeystore(etcd), metrics);
     const registry = new Registry(store, new KeyLayout(etcd.prefix), {
       onEventLost: (error, events) =>
         log?.warn({ err: error, events }, 'history entries not written'),
@@ -57,6 +123,7 @@ async function main(): Promise<void> {
       eventTrim?.stop();
       await liveness?.stop().catch((e: unknown) => hostLog.warn({ err: e }, 'lease revoke failed'));
       await store?.close();
+      await metrics.close();
       if (error) {
         process.stderr.write(`dacd: ${error.message}\n`);
         process.exitCode = exitCodeFor(error);
@@ -67,6 +134,7 @@ async function main(): Promise<void> {
       ttlSeconds: config.leaseTtlSeconds,
       log: hostLog,
       onTaken: (error) => void stop('host taken over', error),
+      metrics,
     });
     // First of all: a second dacd for a served host stops here, having changed nothing.
     await liveness.start();
@@ -100,6 +168,7 @@ async function main(): Promise<void> {
     );
     reconciler = new Reconciler(registry, setup.provider, config.hostName, hostLog, {
       ...(setup.leftovers ? { leftovers: setup.leftovers } : {}),
+      metrics,
     });
     if (stopping) return; // taken over while starting
     await reconciler.start();
@@ -128,6 +197,7 @@ async function main(): Promise<void> {
     process.exitCode = exitCodeFor(error);
     await liveness?.stop().catch(() => undefined);
     await store?.close();
+    await metrics.close();
   }
 }
 

@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger';
 import type { Phase, SessionRecord } from '../registry/model';
 import type { Registry, Watch } from '../registry/registry';
 import type { FilesystemProvider } from '../pfsprovider/provider';
+import type { DacdMetrics } from './metrics';
 import { StepRunner } from './step-runner';
 
 export interface ReconcilerOptions {
@@ -27,6 +28,8 @@ export interface ReconcilerOptions {
    * them. Optional: providers that cannot list leftovers skip the sweep.
    */
   leftovers?: { list(): Promise<Set<string>>; remove(token: string): Promise<void> };
+  /** Told of every session the watch shows and of each step's end (metrics.ts). */
+  metrics?: Pick<DacdMetrics, 'session' | 'stepFinished' | 'staged'>;
 }
 
 interface Worker {
@@ -64,6 +67,7 @@ export class Reconciler {
       progressIntervalMs: options.progressIntervalMs ?? 1000,
       attempts: options.attempts ?? 3,
       retryDelayMs: options.retryDelayMs ?? 1000,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
   }
 
@@ -71,11 +75,18 @@ export class Reconciler {
   async start(): Promise<void> {
     const { sessions: all, damaged, revision } = await this.registry.readableSessions();
     for (const error of damaged) this.damaged(error.key, error);
+    for (const session of all) this.options.metrics?.session(session.token, session);
     const sessions = all.filter((session) => session.reconciler === this.host);
     await this.sweep(new Set(sessions.map((session) => session.token)));
     this.watch = await this.registry.watchSessions(revision + 1, {
-      changed: (stored) => this.onChange(stored.record),
-      removed: (token) => this.onGone(token),
+      changed: (stored) => {
+        this.options.metrics?.session(stored.record.token, stored.record);
+        this.onChange(stored.record);
+      },
+      removed: (token) => {
+        this.options.metrics?.session(token, undefined);
+        this.onGone(token);
+      },
       damaged: (key, error) => this.damaged(key, error),
     });
     for (const session of sessions) this.onChange(session);

@@ -5,7 +5,7 @@
  * (lifecycle/observed-transition.ts, lifecycle/step-failure.ts). What the record becomes is
  * decided by those pure functions; this file does the I/O.
  */
-import { NotFoundError } from '../errors/errors';
+import { DacError, NotFoundError } from '../errors/errors';
 import type { Logger } from '../logging/logger';
 import {
   withStepOutcome,
@@ -23,6 +23,7 @@ import type {
   TransferProgress,
   TransferTotals,
 } from '../pfsprovider/provider';
+import type { DacdMetrics } from './metrics';
 import { ProgressThrottle } from './progress-throttle';
 import { withStepRetries } from './step-retry';
 
@@ -33,6 +34,8 @@ export interface StepRunnerOptions {
   attempts: number;
   /** Pause before the second attempt (doubles each time), in milliseconds. */
   retryDelayMs: number;
+  /** Told of each step's end (metrics.ts); default none. */
+  metrics?: Pick<DacdMetrics, 'stepFinished' | 'staged'>;
 }
 
 export class StepRunner {
@@ -54,6 +57,8 @@ export class StepRunner {
     const log = this.log.child({ token: session.token, session: session.id, phase });
     const context: OperationContext = { session, signal, log };
     log.info('step started');
+    const started = Date.now();
+    const seconds = () => (Date.now() - started) / 1000;
     try {
       const retries = {
         attempts: this.options.attempts,
@@ -64,6 +69,10 @@ export class StepRunner {
       const result = await withStepRetries(retries, signal, () => this.perform(plan, context));
       await this.report(session, plan, { status: 'Completed', ...result });
       log.info({ ...result }, 'step completed');
+      this.options.metrics?.stepFinished(phase, 'completed', seconds());
+      if (result.transfer && (phase === 'DataIn' || phase === 'DataOut')) {
+        this.options.metrics?.staged(phase, result.transfer.bytes, result.transfer.files);
+      }
     } catch (error) {
       const step = { token: session.token, phase, host: this.host };
       const verdict = judgeFailure(step, error, signal.aborted);
@@ -80,6 +89,8 @@ export class StepRunner {
         log.error({ err: error }, 'step failed');
       }
       await this.report(session, plan, verdict.outcome);
+      const code = error instanceof DacError ? error.code : 'E_UNKNOWN';
+      this.options.metrics?.stepFinished(phase, 'failed', seconds(), code);
     }
   }
 

@@ -46,6 +46,16 @@ describe('dacdConfigFromEnv', () => {
     });
   });
 
+  it('serves metrics only when DAC_METRICS_ADDRESS names a host and port', () => {
+    expect(dacdConfigFromEnv({}).metricsAddress).toBeUndefined();
+    expect(dacdConfigFromEnv({ DAC_METRICS_ADDRESS: '127.0.0.1:9464' }).metricsAddress).toBe(
+      '127.0.0.1:9464',
+    );
+    expect(dacdConfigFromEnv({ DAC_METRICS_ADDRESS: '[::1]:9464' }).metricsAddress).toBe(
+      '[::1]:9464',
+    );
+  });
+
   it.each([
     [{ DAC_BRICK_COUNT: 'two' }, 'DAC_BRICK_COUNT="two": must be a whole number'],
     [{ DAC_BRICK_COUNT: '0' }, 'DAC_BRICK_COUNT="0": must be between 1 and 1024'],
@@ -60,6 +70,14 @@ describe('dacdConfigFromEnv', () => {
     [{ DAC_BRICK_ADDRESS_PATTERN: 'nvme' }, 'DAC_BRICK_ADDRESS_PATTERN="nvme": must contain %d'],
     [{ DAC_HOST_ENABLED: 'maybe' }, 'DAC_HOST_ENABLED="maybe": must be true or false'],
     [{ DAC_FAULT_INJECTION: 'wipe:1:fail' }, 'DAC_FAULT_INJECTION entry "wipe:1:fail"'],
+    [
+      { DAC_METRICS_ADDRESS: '9464' },
+      'DAC_METRICS_ADDRESS="9464": must be host:port, e.g. 127.0.0.1:9464',
+    ],
+    [
+      { DAC_METRICS_ADDRESS: 'localhost:70000' },
+      'DAC_METRICS_ADDRESS="localhost:70000": must be host:port',
+    ],
   ])('rejects %j naming the variable', (env, message) => {
     expect(() => dacdConfigFromEnv(env)).toThrow(ConfigError);
     expect(() => dacdConfigFromEnv(env)).toThrow(message);

@@ -1,0 +1,89 @@
+/**
+ * dacd's Prometheus metrics, scraped from a real dacd while a real job runs through the CLI
+ * (setup, a stage-in of two files, teardown): the steps, their durations, the bytes staged,
+ * the bricks and sessions of the host, the lease renewals and the etcd requests. Without
+ * DAC_METRICS_ADDRESS nothing listens (and prom-client is never loaded: lean.test.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
+
+let cluster: DacdCluster | undefined;
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** A loopback port nobody listens on. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The samples of a scrape, by metric name with its labels as Prometheus writes them. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  const samples = new Map<string, number>();
+  for (const line of (await response.text()).split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+it('counts what a real job does on the host', async () => {
+  const port = await freePort();
+  const c = (cluster = await DacdCluster.start('metrics', ['dac1'], {
+    brickCount: 4,
+    leaseTtlSeconds: 2,
+    env: { DAC_METRICS_ADDRESS: `127.0.0.1:${port}` },
+  }));
+  const input = join(c.dir, 'input');
+  mkdirSync(input);
+  writeFileSync(join(input, 'a.dat'), 'alpha');
+  writeFileSync(join(input, 'b.dat'), 'beta');
+  const job = c.file(
+    'job.sh',
+    '#!/bin/bash\n#DW jobdw capacity=2GiB access_mode=striped type=scratch\n' +
+      `#DW stage_in source=${input} destination=$DW_JOB_STRIPED/in type=directory\n`,
+  );
+  const ok = { output: '', code: 0 };
+  expect(await c.cli(setupArgs('4001', job, 'default:2GiB'))).toMatchObject(ok);
+  expect(await c.cli(['--function', 'data_in', '--token', '4001', '--job', job])).toMatchObject(ok);
+
+  const during = await scrape(port);
+  expect(during.get('dac_bricks{pool="default",state="allocated"}')).toBe(2);
+  expect(during.get('dac_bricks{pool="default",state="free"}')).toBe(2);
+  expect(during.get('dac_sessions{phase="DataIn",state="Completed"}')).toBe(1);
+  expect(during.get('dac_steps_total{phase="Setup",outcome="completed"}')).toBe(1);
+  expect(during.get('dac_steps_total{phase="DataIn",outcome="completed"}')).toBe(1);
+  expect(during.get('dac_step_duration_seconds_count{phase="DataIn"}')).toBe(1);
+  expect(during.get('dac_staged_bytes_total{direction="in"}')).toBe(9);
+  expect(during.get('dac_staged_files_total{direction="in"}')).toBe(2);
+  expect(during.get('dac_etcd_request_duration_seconds_count{method="txn"}')).toBeGreaterThan(0);
+  expect([...during.keys()].some((key) => key.startsWith('dac_build_info{version='))).toBe(true);
+
+  expect(await c.cli(['--function', 'teardown', '--token', '4001', '--job', job])).toMatchObject(
+    ok,
+  );
+  // The lease is renewed every second.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const after = await scrape(port);
+  expect(after.get('dac_bricks{pool="default",state="allocated"}')).toBe(0);
+  expect(after.get('dac_bricks{pool="default",state="free"}')).toBe(4);
+  expect([...after.keys()].filter((key) => key.startsWith('dac_sessions{'))).toEqual([]);
+  expect(after.get('dac_steps_total{phase="Teardown",outcome="completed"}')).toBe(1);
+  expect(after.get('dac_lease_renewals_total')).toBeGreaterThanOrEqual(1);
+  expect(after.get('dac_lease_losses_total')).toBe(0);
+  // Nothing but /metrics is served.
+  expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+});

@@ -76,11 +76,16 @@ for _ in $(seq 100); do
 done
 [ "$curl_ok" = "true" ] || { echo "etcd did not start; see $run/logs/etcd.log"; exit 1; }
 
-say "starting two brick host managers (dacd), 4 bricks of 100 GiB each"
+say "starting two brick host managers (dacd), 4 bricks of 100 GiB each, with metrics"
+free_port() {
+  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'
+}
 for host in storage1 storage2; do
+  port=$(free_port)
+  echo "127.0.0.1:$port" >"$run/metrics-$host"
   DAC_HOST_NAME=$host DAC_POOL_NAME=default DAC_BRICK_COUNT=4 DAC_BRICK_CAPACITY_GB=100 \
     DAC_LOCAL_ROOT="$run/bricks" DAC_MOUNT_ROOT="$run/mnt" \
-    DAC_LOG_FILE="$run/logs/dacd-$host.log" \
+    DAC_LOG_FILE="$run/logs/dacd-$host.log" DAC_METRICS_ADDRESS="127.0.0.1:$port" \
     "$root/bin/dacd" >>"$run/logs/dacd-$host.out" 2>&1 &
   echo $! >"$run/pids/dacd-$host"
 done
@@ -176,6 +181,14 @@ say "scontrol show burst, and scontrol show bbstat (our dwstat)"
 scontrol show burst
 scontrol show bbstat
 scontrol show bbstat nodes
+
+say "what each dacd counted (Prometheus metrics, GET /metrics on DAC_METRICS_ADDRESS)"
+for host in storage1 storage2; do
+  address=$(cat "$run/metrics-$host")
+  echo "-- $host, http://$address/metrics:"
+  node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t.split("\n").filter((l) => /^dac_(bricks|steps_total|staged_(bytes|files)_total|lease_renewals_total)/.test(l)).join("\n")))' \
+    "http://$address/metrics"
+done
 
 if $keep; then
   say "left running; ETCDCTL_ENDPOINTS=$ETCDCTL_ENDPOINTS; stop with: scripts/demo.sh stop"

@@ -7,6 +7,7 @@
  * Every label has a bounded set of values (phases, outcomes, error codes, etcd methods, pools):
  * nothing per session or per job.
  */
+import { splitAddress } from '../config/listen-address';
 import type { Phase, SessionRecord } from '../registry/model';
 
 /** What dacd reports as it works. */
@@ -206,14 +207,4 @@ export async function startMetrics(address: string, about: MetricsHost): Promise
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-/** `host:port` (a bracketed IPv6 host too) as checked by dacd's settings. */
-export function splitAddress(address: string): { host: string; port: number } {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(address);
-  const port = match ? Number(match[3]) : 0;
-  if (!match || port < 1 || port > 65535) {
-    throw new Error(`"${address}" is not host:port`);
-  }
-  return { host: match[1] ?? match[2]!, port };
 }

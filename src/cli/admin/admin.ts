@@ -15,14 +15,16 @@ import type { CommandResult } from '../run';
 import type { AdminAction, AdminArgs, AdminCommand } from './command';
 
 async function commands(): Promise<AdminCommand[]> {
-  const [{ POOL_COMMANDS }, { HOSTS }, { BRICKS }, { SESSIONS }, { EVENTS }] = await Promise.all([
-    import('./pools'),
-    import('./hosts'),
-    import('./bricks'),
-    import('./sessions'),
-    import('./events'),
-  ]);
-  return [...POOL_COMMANDS, HOSTS, BRICKS, SESSIONS, EVENTS];
+  const [{ POOL_COMMANDS }, { HOSTS }, { BRICKS }, { SESSIONS }, { EVENTS }, { METRICS }] =
+    await Promise.all([
+      import('./pools'),
+      import('./hosts'),
+      import('./bricks'),
+      import('./sessions'),
+      import('./events'),
+      import('./metrics'),
+    ]);
+  return [...POOL_COMMANDS, HOSTS, BRICKS, SESSIONS, EVENTS, METRICS];
 }
 
 function addAction(

@@ -4,7 +4,15 @@
  */
 
 /** The first words of an operator's command; `pools` is also Slurm's `pools` function. */
-export const ADMIN_WORDS = ['pools', 'hosts', 'bricks', 'sessions', 'df', 'events'] as const;
+export const ADMIN_WORDS = [
+  'pools',
+  'hosts',
+  'bricks',
+  'sessions',
+  'df',
+  'events',
+  'metrics',
+] as const;
 
 /** What may follow `pools` in an operator's command; anything else is Slurm's function. */
 const POOL_WORDS = ['list', 'show', 'remove', '--help', '-h'];

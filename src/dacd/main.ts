@@ -20,7 +20,7 @@ import { BrickWiper } from './brick-wiper';
 import { dacdConfigFromEnv } from './config';
 import { EventTrim } from './event-trim';
 import { HostLiveness } from './liveness';
-import { NO_METRICS, startMetrics, type DacdMetrics } from './metrics';
+import { LateMetrics, startMetrics, type DacdMetrics } from './metrics';
 import { createProvider } from './provider-factory';
 import { Reconciler } from './reconciler';
 import { ServiceNotifier } from './service-notify';
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   let log: Logger | undefined;
   let store: Http2EtcdKeystore | undefined;
   let liveness: HostLiveness | undefined;
-  let metrics: DacdMetrics = NO_METRICS;
+  const metrics = new LateMetrics();
   const notifier = new ServiceNotifier({
     onError: (error) => log?.warn({ err: error }, 'systemd notification not sent'),
   });
@@ -87,19 +87,6 @@ async function main(): Promise<void> {
     log = createLogger('dacd', process.env, { mustOpen: true });
     const config = dacdConfigFromEnv();
     const etcd = etcdConfigFromEnv();
-    if (config.metricsAddress !== undefined) {
-      metrics = await startMetrics(config.metricsAddress, {
-        host: config.hostName,
-        pool: config.pool,
-        bricks: config.devices.length,
-        version: version(),
-      }).catch((error: unknown) => {
-        throw new ConfigError(
-          `DAC_METRICS_ADDRESS=${JSON.stringify(config.metricsAddress)} cannot be served: ` +
-            `${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-    }
     store = timed(new Http2EtcdKeystore(etcd), metrics);
     const registry = new Registry(store, new KeyLayout(etcd.prefix), {
       onEventLost: (error, events) =>
@@ -138,6 +125,21 @@ async function main(): Promise<void> {
     });
     // First of all: a second dacd for a served host stops here, having changed nothing.
     await liveness.start();
+    if (config.metricsAddress !== undefined) {
+      const address = config.metricsAddress;
+      const served = await startMetrics(address, {
+        host: config.hostName,
+        pool: config.pool,
+        bricks: config.devices.length,
+        version: version(),
+      }).catch((error: unknown) => {
+        throw new ConfigError(
+          `DAC_METRICS_ADDRESS=${JSON.stringify(address)} cannot be served: ` +
+            `${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+      metrics.use(served);
+    }
     await registry.ensurePool(config.pool, config.brickCapacityBytes);
     const changed = await registry.registerHost({
       name: config.hostName,

@@ -38,6 +38,41 @@ export const NO_METRICS: DacdMetrics = {
   close: async () => undefined,
 };
 
+/**
+ * The hooks of metrics that start later: no-ops until `use` gives the real ones. dacd serves
+ * its metrics only once it holds its host, so that a second dacd for a served host is refused
+ * for that, and not for the metrics port its owner listens on.
+ */
+export class LateMetrics implements DacdMetrics {
+  private current: DacdMetrics = NO_METRICS;
+
+  use(metrics: DacdMetrics): void {
+    this.current = metrics;
+  }
+
+  stepFinished(phase: Phase, outcome: 'completed' | 'failed', seconds: number, code?: string) {
+    this.current.stepFinished(phase, outcome, seconds, code);
+  }
+  staged(phase: 'DataIn' | 'DataOut', bytes: number, files: number) {
+    this.current.staged(phase, bytes, files);
+  }
+  leaseRenewed() {
+    this.current.leaseRenewed();
+  }
+  leaseLost() {
+    this.current.leaseLost();
+  }
+  etcdRequest(method: string, seconds: number, failed: boolean) {
+    this.current.etcdRequest(method, seconds, failed);
+  }
+  session(token: string, session: SessionRecord | undefined) {
+    this.current.session(token, session);
+  }
+  close(): Promise<void> {
+    return this.current.close();
+  }
+}
+
 export interface MetricsHost {
   host: string;
   pool: string;

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
+import { DacdProcess } from '../../support/dacd-process';
 
 let cluster: DacdCluster | undefined;
 afterAll(async () => {
@@ -40,8 +41,10 @@ async function scrape(port: number): Promise<Map<string, number>> {
   return samples;
 }
 
+let port = 0;
+
 it('counts what a real job does on the host', async () => {
-  const port = await freePort();
+  port = await freePort();
   const c = (cluster = await DacdCluster.start('metrics', ['dac1'], {
     brickCount: 4,
     leaseTtlSeconds: 2,
@@ -86,4 +89,33 @@ it('counts what a real job does on the host', async () => {
   expect(after.get('dac_lease_losses_total')).toBe(0);
   // Nothing but /metrics is served.
   expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404);
+});
+
+it('refuses a second dacd for the host for that, not for the metrics port its owner holds', async () => {
+  const c = cluster!;
+  const second = DacdProcess.spawn({
+    prefix: c.prefix,
+    host: 'dac1',
+    localRoot: join(c.dir, 'second-bricks'),
+    mountRoot: c.mountRoot,
+    logFile: join(c.dir, 'second.log'),
+    env: { DAC_METRICS_ADDRESS: `127.0.0.1:${port}` },
+  });
+  expect(await second.exited).toEqual({ code: 1, signal: null });
+  expect(second.stderr).toMatch(/^dacd: host dac1 is already served by dacd pid /);
+  // A free host whose metrics port is taken: exit 4, naming the setting.
+  const third = DacdProcess.spawn({
+    prefix: c.prefix,
+    host: 'dac3',
+    localRoot: join(c.dir, 'third-bricks'),
+    mountRoot: c.mountRoot,
+    logFile: join(c.dir, 'third.log'),
+    env: { DAC_METRICS_ADDRESS: `127.0.0.1:${port}` },
+  });
+  expect(await third.exited).toEqual({ code: 4, signal: null });
+  expect(third.stderr).toBe(
+    `dacd: DAC_METRICS_ADDRESS="127.0.0.1:${port}" cannot be served: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+  );
+  // It gave its host up again at once: no liveness key is left behind.
+  expect((await c.registry.hostAlive('dac3')).alive).toBe(false);
 });

@@ -189,6 +189,8 @@ for host in storage1 storage2; do
   node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => console.log(t.split("\n").filter((l) => /^dac_(bricks|steps_total|staged_(bytes|files)_total|lease_renewals_total)/.test(l)).join("\n")))' \
     "http://$address/metrics"
 done
+echo "-- the whole system, from the registry (dacctl metrics):"
+"$root/bin/dacctl" metrics | grep -E '^dac_(pool_bricks|hosts|cluster_sessions)'
 
 if $keep; then
   say "left running; ETCDCTL_ENDPOINTS=$ETCDCTL_ENDPOINTS; stop with: scripts/demo.sh stop"

@@ -7,7 +7,7 @@
 //
 //   0  units, errors          byte units; the error taxonomy and the exit codes it maps to
 //   1  config, directives     etcd settings; #DW/#BB parsing (pure)
-//   2  logging                log files and levels: usable from keystore (row 3) up
+//   2  logging, metrics       log files and levels; the Prometheus endpoint: usable from keystore up
 //   3  keystore               the Keystore interface and its etcd and in-memory stores
 //   4  registry               the domain model (records, buffer paths, pool views) and its API
 //   5  lifecycle, pfsprovider Slurm steps and waiting for dacd; filesystem providers (which

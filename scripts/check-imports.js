@@ -18,7 +18,7 @@ const { dirname, join, relative, resolve, sep } = require('node:path');
 const LAYERS = [
   ['units', 'errors'],
   ['config', 'directives'],
-  ['logging'],
+  ['logging', 'metrics'],
   ['keystore'],
   ['registry'],
   ['lifecycle', 'pfsprovider'],

@@ -8,7 +8,7 @@ import { ConfigError } from '../errors/errors';
 import { parseFaults, type Fault } from '../pfsprovider/fault-provider';
 import { mountRootFromEnv } from '../registry/buffer-paths';
 import { DEVICE_NAME, HOST_NAME, POOL_NAME, type Pattern } from '../registry/record-patterns';
-import { splitAddress } from '../config/listen-address';
+import { splitAddress } from '../metrics/endpoint';
 
 const GiB = 1024n ** 3n;
 const PROVIDERS = ['local', 'lustre', 'beegfs'] as const;

@@ -7,7 +7,8 @@
  * Every label has a bounded set of values (phases, outcomes, error codes, etcd methods, pools):
  * nothing per session or per job.
  */
-import { splitAddress } from '../config/listen-address';
+import { stepState } from '../lifecycle/phases';
+import { serveMetrics } from '../metrics/endpoint';
 import type { Phase, SessionRecord } from '../registry/model';
 
 /** What dacd reports as it works. */
@@ -96,7 +97,6 @@ export async function startMetrics(address: string, about: MetricsHost): Promise
   // Loaded here only: see the header.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const client = require('prom-client') as typeof import('prom-client');
-  const { createServer } = await import('node:http');
   const registry = new client.Registry();
   const tallies = new Map<string, Tally>();
 
@@ -185,25 +185,11 @@ export async function startMetrics(address: string, about: MetricsHost): Promise
     registers: [registry],
   });
 
-  const server = createServer((request, response) => {
-    if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (error: unknown) =>
-        response.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(error)}\n`),
-    );
-  });
-  const { host, port } = splitAddress(address);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const server = await serveMetrics(
+    address,
+    async () => ({ contentType: registry.contentType, text: await registry.metrics() }),
+    { failureStatus: 500 },
+  );
   server.unref();
 
   return {
@@ -231,11 +217,7 @@ export async function startMetrics(address: string, about: MetricsHost): Promise
       const bricksHere = session.bricks.filter((brick) => brick.host === about.host).length;
       const served =
         session.reconciler === about.host
-          ? {
-              phase: session.desired,
-              state:
-                session.observed?.phase === session.desired ? session.observed.status : 'Requested',
-            }
+          ? { phase: session.desired, state: stepState(session) }
           : undefined;
       if (bricksHere === 0 && !served) tallies.delete(token);
       else tallies.set(token, { bricksHere, ...(served ? { served } : {}) });

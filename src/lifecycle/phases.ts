@@ -39,6 +39,15 @@ export function isPhaseDone(session: SessionRecord, phase: Phase): boolean {
   return comparePhases(observed.phase, phase) > 0;
 }
 
+/**
+ * The state of the step the session asks for, as its metrics label it: what dacd last reported
+ * of it (`InProgress`, `Completed`, `Error`), or `Requested` before dacd has reported on it.
+ */
+export function stepState(session: SessionRecord): string {
+  const observed = session.observed;
+  return observed?.phase === session.desired ? observed.status : 'Requested';
+}
+
 export type PhaseRequestPlan =
   /** Nothing to change: the phase is done, or a later one was already requested. */
   | { action: 'done' }

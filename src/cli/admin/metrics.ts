@@ -6,7 +6,8 @@
  * metrics (src/dacd/metrics.ts); docs/metrics.md names them all.
  */
 import type { Registry as MetricsRegistry } from 'prom-client';
-import { splitAddress } from '../../config/listen-address';
+import { stepState } from '../../lifecycle/phases';
+import { serveMetrics, splitAddress } from '../../metrics/endpoint';
 import { ValidationError } from '../../errors/errors';
 import type { Inventory } from '../../registry/inventory';
 import type { SessionRecord } from '../../registry/model';
@@ -60,12 +61,7 @@ export async function clusterMetrics(
     'state',
   ]);
   for (const session of sessions) {
-    const observed = session.observed;
-    byStep.inc({
-      kind: session.kind,
-      phase: session.desired,
-      state: observed?.phase === session.desired ? observed.status : 'Requested',
-    });
+    byStep.inc({ kind: session.kind, phase: session.desired, state: stepState(session) });
   }
   gauge(
     'dac_damaged_records',
@@ -85,34 +81,23 @@ async function metrics(context: CliContext, args: AdminArgs): Promise<string | u
   if (args.json) throw new ValidationError('metrics are Prometheus text: --json does not apply');
   const listen = args.listen as string | undefined;
   if (listen === undefined) return (await (await read(context)).metrics()).trimEnd();
-  let address: { host: string; port: number };
   try {
-    address = splitAddress(listen);
+    splitAddress(listen);
   } catch {
     throw new ValidationError(`--listen ${listen}: give host:port, e.g. 127.0.0.1:9465`);
   }
-  const { createServer } = await import('node:http');
-  const server = createServer((request, response) => {
-    if (request.method !== 'GET' || (request.url ?? '').split('?')[0] !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /metrics\n');
-      return;
-    }
-    read(context)
-      .then(async (registry) => {
-        response.writeHead(200, { 'content-type': registry.contentType });
-        response.end(await registry.metrics());
-      })
-      .catch((error: unknown) => {
-        context.log.warn({ err: error }, 'metrics not read');
-        response.writeHead(503, { 'content-type': 'text/plain' });
-        response.end(`${error instanceof Error ? error.message : String(error)}\n`);
-      });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error) =>
-      reject(new ValidationError(`--listen ${listen}: ${error.message}`)),
-    );
-    server.listen(address.port, address.host, () => resolve());
+  const server = await serveMetrics(
+    listen,
+    async () => {
+      const registry = await read(context);
+      return { contentType: registry.contentType, text: await registry.metrics() };
+    },
+    {
+      failureStatus: 503,
+      onError: (error) => context.log.warn({ err: error }, 'metrics not read'),
+    },
+  ).catch((error: unknown) => {
+    throw new ValidationError(`--listen ${listen}: ${(error as Error).message}`);
   });
   // Served until the process is stopped (SIGTERM or SIGINT).
   await new Promise<void>((resolve) => {

@@ -5,11 +5,10 @@
  * the history agreeing; and the refusals.
  */
 import { runAdmin } from '../../../src/cli/admin/admin';
-import { createContext } from '../../../src/cli/context';
 import { exitCodeFor, userMessage } from '../../../src/errors/exit-codes';
-import { createCliLogger } from '../../../src/logging/cli-logger';
 import { runBinary, type CliRun } from '../../support/cli';
-import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
+import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
+import { asNobodyIn } from '../../support/nobody-context';
 import { registryViolations } from '../../support/registry-invariants';
 
 describe('dacctl bricks release', () => {
@@ -58,22 +57,13 @@ describe('dacctl bricks release', () => {
   });
 
   it('refuses anybody but root', async () => {
-    const env = {
-      ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
-      DAC_ETCD_PREFIX: cluster.prefix,
-      DAC_LOG_FILE: 'none',
-    };
-    const context = {
-      ...createContext(createCliLogger('dacctl', env), env),
-      callerUid: NOBODY.uid,
-    };
     let failure: unknown;
     try {
-      await runAdmin(context, ['bricks', 'release', `dac1/${device}`, '--wiped', '-r', 'mine']);
+      await asNobodyIn(cluster, (context) =>
+        runAdmin(context, ['bricks', 'release', `dac1/${device}`, '--wiped', '-r', 'mine']),
+      );
     } catch (error) {
       failure = error;
-    } finally {
-      await context.close();
     }
     expect(userMessage(failure)).toBe('dacctl bricks release: only root may release bricks');
     expect(exitCodeFor(failure)).toBe(1);

@@ -4,10 +4,9 @@
  * waiting for a drained host to empty, removing a host and a pool, and the errors.
  */
 import { EVENTS } from '../../../src/cli/admin/events';
-import { createContext } from '../../../src/cli/context';
-import { createCliLogger } from '../../../src/logging/cli-logger';
 import { runBinary, type CliRun } from '../../support/cli';
-import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
+import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
+import { asNobodyIn } from '../../support/nobody-context';
 
 const GiB = 1024 ** 3;
 
@@ -242,25 +241,9 @@ describe('dacctl pools, hosts, bricks and df', () => {
     expect(await kinds(['--session', '4003'])).toHaveLength(2);
     // As nobody, in this process (nobody may not be able to reach a clone's bin/): the same
     // command on the same etcd, with the uid it checks set to nobody's.
-    const env = {
-      ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
-      DAC_ETCD_PREFIX: cluster.prefix,
-      DAC_LOG_FILE: 'none',
-    };
-    const context = {
-      ...createContext(createCliLogger('dacctl', env), env),
-      callerUid: NOBODY.uid,
-    };
-    let answer: string;
-    try {
-      answer = (await EVENTS.run(context, {
-        json: true,
-        since: '24h',
-        follow: false,
-      })) as string;
-    } finally {
-      await context.close();
-    }
+    const answer = (await asNobodyIn(cluster, (context) =>
+      EVENTS.run(context, { json: true, since: '24h', follow: false }),
+    )) as string;
     const asNobody = JSON.parse(answer) as { events: { token?: string }[] };
     const tokens = new Set(asNobody.events.map((e) => e.token));
     expect(tokens.has('4001')).toBe(true);

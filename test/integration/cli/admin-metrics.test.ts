@@ -4,10 +4,11 @@
  * served on --listen and read again at every scrape.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { BIN, runBinary } from '../../support/cli';
 import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
+import { freePort } from '../../support/etcd-server';
+import { samples } from '../../support/prometheus';
 
 let cluster: DacdCluster;
 beforeAll(async () => {
@@ -16,28 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await cluster?.stop();
 });
-
-/** The samples of Prometheus text, by metric name with its labels. */
-function samples(text: string): Map<string, number> {
-  const result = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    result.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return result;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 it('prints the pools, hosts and sessions of the whole system', async () => {
   const job = cluster.file(

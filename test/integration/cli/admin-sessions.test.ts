@@ -6,11 +6,10 @@
  * and the errors.
  */
 import { runAdmin } from '../../../src/cli/admin/admin';
-import { createContext } from '../../../src/cli/context';
 import { exitCodeFor, userMessage } from '../../../src/errors/exit-codes';
-import { createCliLogger } from '../../../src/logging/cli-logger';
 import { runBinary, type CliRun } from '../../support/cli';
 import { DacdCluster, NOBODY, setupArgs } from '../../support/dacd-cluster';
+import { asNobodyIn } from '../../support/nobody-context';
 import { registryViolations } from '../../support/registry-invariants';
 
 const OTHER = { uid: 1234, gid: 1234 };
@@ -37,27 +36,15 @@ describe('dacctl sessions', () => {
    * reachable by nobody), answering as the binary would.
    */
   async function asNobody(args: string[]): Promise<CliRun> {
-    const env = {
-      ETCDCTL_ENDPOINTS: process.env.ETCDCTL_ENDPOINTS,
-      DAC_ETCD_PREFIX: cluster.prefix,
-      DAC_LOG_FILE: 'none',
-      DAC_MOUNT_ROOT: cluster.mountRoot,
-    };
-    const context = {
-      ...createContext(createCliLogger('dacctl', env), env),
-      callerUid: NOBODY.uid,
-    };
     let answer: string;
     let code = 0;
     try {
-      const result = await runAdmin(context, args);
+      const result = await asNobodyIn(cluster, (context) => runAdmin(context, args));
       answer = typeof result === 'object' ? (result.answer ?? '') : (result ?? '');
       if (typeof result === 'object') code = result.exitCode;
     } catch (error) {
       answer = userMessage(error);
       code = exitCodeFor(error);
-    } finally {
-      await context.close();
     }
     const stdout = answer === '' ? '' : `${answer}\n`;
     return { code, stdout, stderr: '', output: stdout };

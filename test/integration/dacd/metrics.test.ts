@@ -5,40 +5,23 @@
  * DAC_METRICS_ADDRESS nothing listens (and prom-client is never loaded: lean.test.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DacdCluster, setupArgs } from '../../support/dacd-cluster';
 import { DacdProcess } from '../../support/dacd-process';
+import { freePort } from '../../support/etcd-server';
+import { samples } from '../../support/prometheus';
 
 let cluster: DacdCluster | undefined;
 afterAll(async () => {
   await cluster?.stop();
 });
 
-/** A loopback port nobody listens on. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 /** The samples of a scrape, by metric name with its labels as Prometheus writes them. */
 async function scrape(port: number): Promise<Map<string, number>> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const at = line.lastIndexOf(' ');
-    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return samples;
+  return samples(await response.text());
 }
 
 let port = 0;

@@ -224,7 +224,7 @@ export class Registry extends RegistryReader {
   changeSessionForWait(
     token: string,
     change: (session: SessionRecord) => SessionRecord | Promise<SessionRecord>,
-  ): Promise<WaitPoint & { written: boolean }> {
+  ): Promise<WaitPoint> {
     return this.sessionStore.changeSessionForWait(token, change);
   }
 

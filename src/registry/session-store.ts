@@ -133,7 +133,7 @@ export class SessionStore {
   changeSessionForWait(
     token: string,
     change: (session: SessionRecord) => SessionRecord | Promise<SessionRecord>,
-  ): Promise<WaitPoint & { written: boolean }> {
+  ): Promise<WaitPoint> {
     return this.changeSession(token, change, true);
   }
 
@@ -141,7 +141,7 @@ export class SessionStore {
     token: string,
     change: (session: SessionRecord) => SessionRecord | Promise<SessionRecord>,
     readLiveness: boolean,
-  ): Promise<WaitPoint & { written: boolean }> {
+  ): Promise<WaitPoint> {
     const key = this.keys.session(token);
     const bucketKey = this.summaries.bucketKey(token);
     const contention = `session ${token}: too many concurrent updates`;
@@ -152,7 +152,7 @@ export class SessionStore {
       const current = decodeSession(kv);
       const next = await change(current);
       if (next === current) {
-        return { session: current, revision: snapshot.revision, written: false };
+        return { session: current, revision: snapshot.revision };
       }
       const compares: Compare[] = [{ key, target: 'modRevision', op: '==', value: kv.modRevision }];
       const ops: TxnOp[] = [{ type: 'put', key, value: encodeSession(next) }];
@@ -169,7 +169,6 @@ export class SessionStore {
       return {
         session: next,
         revision: result.revision,
-        written: true,
         ...(aliveKey !== undefined
           ? { hostAlive: exactly(result.read, aliveKey) !== undefined }
           : {}),
